@@ -1,1 +1,24 @@
-export {};
+export { connectBus, type Bus, type BusLog, type BusOptions } from './connect.js';
+export { type Subjects, type StreamNames } from './subjects.js';
+export { ensureStreams, deleteStreams } from './streams.js';
+export { MessageError, jsonCodec, type Codec } from './codec.js';
+export {
+  RawSegmentMessage,
+  TypedSegmentMessage,
+  HeadMessage,
+  ReproduceRequest,
+  ReproduceReply,
+  DeadLetterMessage,
+  type MessageOf,
+  type RawSegment,
+  type TypedSegment,
+  type Head,
+  type Reproduce,
+  type ReproduceResult,
+  type DeadLetter,
+} from './messages.js';
+export { publishDurable, publishCore } from './publish.js';
+export { consumeDurable, type ConsumeOptions, type Delivery, type DurableConsumer } from './consumer.js';
+export { consumerProgress, type ConsumerProgress } from './progress.js';
+export { checkpoints, type Checkpoints } from './checkpoints.js';
+export { serveRequests, request, type RequestServer } from './requests.js';

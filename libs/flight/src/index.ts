@@ -1,1 +1,4 @@
-export {};
+export { FlightError, type FlightErrorCode } from './errors.js';
+export type { ActionType, CallContext, DoGetResult, FlightDescriptor, FlightEndpoint, FlightHandlers, FlightInfo } from './types.js';
+export { FlightServer, type FlightServerOptions } from './server.js';
+export { FlightClient, type FlightClientOptions } from './client.js';

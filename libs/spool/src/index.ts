@@ -1,1 +1,2 @@
-export {};
+export { Spool, SpoolClosedError } from './spool.js';
+export type { SpoolOptions, SpoolUsage, SpooledDataset } from './spool.js';

@@ -1,0 +1,148 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  coveredRanges, parquetRowCount, sha256File, writeParquet,
+  type LocalWarehouse, type ManifestFile, type ManifestStore, type ParquetWriteOptions, type TableManifest,
+} from '@chainlake/lake';
+import {
+  blockRangePartition, dataFileName, datePartition, newWriteId, parseDataFileName, type PartitionScheme,
+} from '@chainlake/partitioning';
+import type { Table } from 'apache-arrow';
+import { mergeRanges, subtractRanges, type Range } from './ranges.js';
+
+/** One typed segment's rows of one dataset, sorted by block number. */
+export interface SegmentRows { from: number; to: number; table: Table; blockTimestamps: ReadonlyMap<number, bigint> }
+
+export interface ArchiveTarget {
+  warehouse: LocalWarehouse;
+  manifests: ManifestStore;
+  namespace: string;
+  table: string;
+  scheme: PartitionScheme;
+  parquet: ParquetWriteOptions;
+}
+
+interface Part { path: string; start: number; end: number; slices: Table[] }
+
+/**
+ * Writes the rows of the given segments that no existing file covers, one Parquet file per
+ * contiguous run of blocks per partition, and records them in the manifest — all under the
+ * table's lock, so a redelivered or overlapping segment never yields a row twice.
+ */
+export async function archiveSegments(target: ArchiveTarget, segments: readonly SegmentRows[]): Promise<ManifestFile[]> {
+  const { warehouse, manifests, namespace, table } = target;
+  const written: ManifestFile[] = [];
+  await manifests.update(namespace, table, async (manifest) => {
+    const partitionOf = partitioner(target.scheme, segments);
+    const touched = new Set<string>();
+    for (const seg of segments) for (let b = seg.from; b <= seg.to; b++) touched.add(partitionOf(b));
+    const adopted = await adoptUnlisted(target, manifest, touched);
+    let covered: Range[] = coveredRanges({ ...manifest, files: [...manifest.files, ...adopted] });
+
+    const parts: Part[] = [];
+    for (const seg of [...segments].sort((a, b) => a.from - b.from)) {
+      for (const piece of subtractRanges({ start: seg.from, end: seg.to }, covered)) {
+        for (let b = piece.start; b <= piece.end; b++) {
+          const path = partitionOf(b);
+          const last = parts[parts.length - 1];
+          if (last && last.path === path && last.end === b - 1) last.end = b;
+          else parts.push({ path, start: b, end: b, slices: [] });
+        }
+        for (const part of parts) {
+          if (part.end < piece.start || part.start > piece.end) continue;
+          const slice = rowsInBlockRange(seg.table, Math.max(part.start, piece.start), Math.min(part.end, piece.end));
+          if (slice.numRows > 0) part.slices.push(slice);
+        }
+      }
+      covered = mergeRanges([...covered, { start: seg.from, end: seg.to }]);
+    }
+
+    const writeId = newWriteId();
+    for (const part of parts) {
+      if (part.slices.length === 0) continue;
+      const name = dataFileName({ table, start: part.start, end: part.end, n: 0, writeId });
+      const staging = await warehouse.stagingPath(name);
+      const file = await writeParquet(staging, part.slices[0].schema, part.slices.flatMap((s) => s.batches), target.parquet);
+      const finalPath = warehouse.dataPath(namespace, table, part.path, name);
+      await warehouse.publish(staging, finalPath);
+      written.push({
+        path: join('data', part.path, name), partition: part.path, start: part.start, end: part.end,
+        rows: file.rows, bytes: file.bytes, sha256: file.sha256, writeId, addedAt: new Date().toISOString(),
+      });
+    }
+    return { ...manifest, files: [...manifest.files, ...adopted, ...written], updatedAt: new Date().toISOString() };
+  });
+  return written;
+}
+
+/**
+ * Files a crashed writer published but never recorded: complete (they were renamed into place
+ * only after being written and synced), so they are recorded rather than written again.
+ */
+async function adoptUnlisted(target: ArchiveTarget, manifest: TableManifest, partitions: Iterable<string>): Promise<ManifestFile[]> {
+  const listed = new Set(manifest.files.map((f) => f.path));
+  const tableDir = target.warehouse.tableDir(target.namespace, target.table);
+  const adopted: ManifestFile[] = [];
+  for (const partition of partitions) {
+    const names = await readdir(join(tableDir, 'data', partition)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    for (const name of names) {
+      const path = join('data', partition, name);
+      if (listed.has(path) || !name.endsWith('.parquet')) continue;
+      const full = join(tableDir, path);
+      const parsed = parseDataFileName(name);
+      adopted.push({
+        path, partition, start: parsed.start, end: parsed.end, rows: await parquetRowCount(full),
+        bytes: (await stat(full)).size, sha256: await sha256File(full), writeId: parsed.writeId, addedAt: new Date().toISOString(),
+      });
+    }
+  }
+  return adopted;
+}
+
+/** Finds every file of the table that the manifest does not list (run at start). */
+export async function adoptAllUnlisted(target: ArchiveTarget): Promise<number> {
+  let count = 0;
+  await target.manifests.update(target.namespace, target.table, async (manifest) => {
+    const partitions = new Set<string>();
+    for (const rel of await target.warehouse.listDataFiles(target.namespace, target.table)) {
+      const parts = rel.split('/');
+      partitions.add(parts.slice(1, -1).join('/'));
+    }
+    const adopted = await adoptUnlisted(target, manifest, partitions);
+    count = adopted.length;
+    return adopted.length === 0 ? manifest : { ...manifest, files: [...manifest.files, ...adopted], updatedAt: new Date().toISOString() };
+  });
+  return count;
+}
+
+function partitioner(scheme: PartitionScheme, segments: readonly SegmentRows[]): (block: number) => string {
+  if (scheme.kind === 'block_range') return (block) => blockRangePartition(block, scheme.size).path;
+  return (block) => {
+    for (const seg of segments) {
+      const ts = seg.blockTimestamps.get(block);
+      if (ts !== undefined) return datePartition(ts);
+    }
+    throw new Error(`no timestamp known for block ${block}: cannot place it in a date partition`);
+  };
+}
+
+/** Zero-copy slice of the rows whose block_number is in [start, end]; the table is sorted by it. */
+export function rowsInBlockRange(table: Table, start: number, end: number): Table {
+  const blocks = table.getChild('block_number');
+  if (!blocks) throw new Error('table has no block_number column');
+  const at = (i: number): number => Number(blocks.get(i));
+  const lowerBound = (value: number): number => {
+    let lo = 0;
+    let hi = table.numRows;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (at(mid) < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return table.slice(lowerBound(start), lowerBound(end + 1));
+}

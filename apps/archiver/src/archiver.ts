@@ -1,0 +1,140 @@
+import {
+  connectBus, consumeDurable, ensureStreams, ReproduceReply, ReproduceRequest, request, TypedSegmentMessage,
+  type Bus, type Delivery,
+} from '@chainlake/bus';
+import { LocalWarehouse, ManifestStore } from '@chainlake/lake';
+import { parsePartitionScheme } from '@chainlake/partitioning';
+import { dataset as datasetDef } from '@chainlake/schema';
+import { SegmentFetcher, type SegmentLocation } from '@chainlake/segments';
+import type { ServiceContext } from '@chainlake/service';
+import type { Table } from 'apache-arrow';
+import { adoptAllUnlisted, archiveSegments, type ArchiveTarget, type SegmentRows } from './archive.js';
+import type { ArchiverConfig } from './config.js';
+
+interface Buffered { chain: string; from: number; to: number; tables: Record<string, Table>; rows: number; delivery: Delivery }
+
+async function reproduceTyped(bus: Bus, chain: string, from: number, to: number): Promise<SegmentLocation> {
+  const reply = await request(bus, bus.subjects.control('transformer', 'reproduce'), ReproduceRequest, ReproduceReply, { v: 1, chain, from, to }, 90_000);
+  if (!reply.ok) throw new Error(`transformer could not re-produce ${chain}:${from}-${to}: ${reply.error}`);
+  return reply;
+}
+
+/** block number → block timestamp (µs) of a segment, from its blocks dataset. */
+function blockTimestamps(blocks: Table | undefined): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  if (!blocks) return out;
+  const numbers = blocks.getChild('block_number')!;
+  const times = blocks.getChild('timestamp')!;
+  for (let i = 0; i < blocks.numRows; i++) out.set(Number(numbers.get(i)), BigInt(times.get(i) as number | bigint));
+  return out;
+}
+
+export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promise<void> {
+  const { config, log, metrics } = ctx;
+  const chainName = config.CHAINLAKE_CHAIN;
+  const datasets = config.CHAINLAKE_DATASETS.split(',').map((d) => datasetDef(d.trim()).name);
+  const scheme = parsePartitionScheme(config.CHAINLAKE_PARTITION);
+
+  const rowsWritten = metrics.counter('rows_written_total', 'Rows written to Parquet', ['dataset']);
+  const filesWritten = metrics.counter('files_written_total', 'Parquet files published', ['dataset']);
+  const bytesWritten = metrics.counter('bytes_written_total', 'Parquet bytes published', ['dataset']);
+  const segmentsArchived = metrics.counter('segments_archived_total', 'Typed segments made durable and acked');
+  const failures = metrics.counter('flush_failures_total', 'Flushes that failed; their segments are redelivered');
+  const invalid = metrics.counter('invalid_messages_total', 'Messages rejected as invalid and dead-lettered');
+  const bufferedRows = metrics.gauge('buffered_rows', 'Rows waiting for the next flush');
+  const flushSeconds = metrics.histogram('flush_seconds', 'Time to write and record one flush', [], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+
+  const warehouse = new LocalWarehouse(config.CHAINLAKE_WAREHOUSE);
+  const manifests = new ManifestStore(warehouse);
+  const parquet = { compression: config.CHAINLAKE_PARQUET_COMPRESSION, rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS };
+  const targets = new Map<string, ArchiveTarget>(
+    datasets.map((name) => [name, { warehouse, manifests, namespace: chainName, table: name, scheme, parquet }]),
+  );
+  const cleared = await warehouse.clearStaging();
+  for (const target of targets.values()) {
+    const adopted = await adoptAllUnlisted(target);
+    if (adopted > 0 || cleared > 0) log.info({ table: target.table, adopted, stagingCleared: cleared }, 'recovered after an unclean stop');
+  }
+
+  const bus = await connectBus({ servers: config.CHAINLAKE_NATS_URL, prefix: config.CHAINLAKE_PREFIX, name: 'archiver', log });
+  ctx.onShutdown(() => bus.drain());
+  ctx.readiness('nats', () => bus.isConnected());
+  await ensureStreams(bus);
+  const fetcher = new SegmentFetcher();
+  ctx.onShutdown(() => fetcher.close());
+
+  let buffer: Buffered[] = [];
+  let buffered = 0;
+  let flushing: Promise<void> = Promise.resolve();
+
+  const flushNow = async (): Promise<void> => {
+    const batch = buffer;
+    buffer = [];
+    buffered = 0;
+    bufferedRows.set(0);
+    if (batch.length === 0) return;
+    const started = performance.now();
+    try {
+      for (const [name, target] of targets) {
+        const segments: SegmentRows[] = batch.map((b) => ({
+          from: b.from, to: b.to, table: b.tables[name], blockTimestamps: scheme.kind === 'date' ? blockTimestamps(b.tables.blocks) : new Map(),
+        }));
+        const files = await archiveSegments(target, segments);
+        for (const f of files) {
+          rowsWritten.inc({ dataset: name }, f.rows);
+          bytesWritten.inc({ dataset: name }, f.bytes);
+          filesWritten.inc({ dataset: name });
+        }
+      }
+      for (const b of batch) b.delivery.ack();
+      segmentsArchived.inc(batch.length);
+      flushSeconds.observe((performance.now() - started) / 1000);
+      log.info({ segments: batch.length, from: Math.min(...batch.map((b) => b.from)), to: Math.max(...batch.map((b) => b.to)) }, 'flushed');
+    } catch (err) {
+      failures.inc();
+      log.error({ err: String(err), stack: (err as Error).stack }, 'flush failed; segments handed back for redelivery');
+      for (const b of batch) b.delivery.nak(2000);
+    }
+  };
+  const flush = (): Promise<void> => (flushing = flushing.then(flushNow));
+
+  const timer = setInterval(() => void flush(), config.CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS);
+  ctx.onShutdown(async () => {
+    clearInterval(timer);
+    await flush();
+  });
+
+  const consumer = await consumeDurable(bus, {
+    stream: bus.streams.typed,
+    durable: 'archiver',
+    filterSubject: bus.subjects.typedSegments(chainName),
+    codec: TypedSegmentMessage,
+    service: 'archiver',
+    ackWaitMs: config.CHAINLAKE_ACK_WAIT_MS,
+    maxAckPending: 10_000,
+    concurrency: config.CHAINLAKE_ARCHIVER_CONCURRENCY,
+    onInvalid: (err) => {
+      invalid.inc();
+      log.warn({ err: err.message }, 'invalid typed segment message dead-lettered');
+    },
+    handler: async (msg, delivery) => {
+      let tables: Record<string, Table>;
+      try {
+        const needed = scheme.kind === 'date' && !datasets.includes('blocks') ? [...datasets, 'blocks'] : datasets;
+        tables = await fetcher.fetch(msg, needed, () => reproduceTyped(bus, msg.chain, msg.from, msg.to));
+      } catch (err) {
+        log.warn({ segment: `${msg.chain}:${msg.from}-${msg.to}`, err: String(err) }, 'could not fetch typed segment; redelivery later');
+        delivery.nak(2000);
+        return;
+      }
+      const rows = datasets.reduce((sum, d) => sum + tables[d].numRows, 0);
+      buffer.push({ chain: msg.chain, from: msg.from, to: msg.to, tables, rows, delivery });
+      buffered += rows;
+      bufferedRows.set(buffered);
+      if (buffered >= config.CHAINLAKE_ARCHIVER_FLUSH_ROWS) await flush();
+    },
+  });
+  // Registered last so it runs first on shutdown: stop taking segments, then flush what is buffered.
+  ctx.onShutdown(() => consumer.stop());
+  ctx.readiness('consumer', () => consumer.running);
+}

@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  checkpoints, connectBus, ensureStreams, HeadMessage, publishCore, publishDurable, RawSegmentMessage,
+  ReorgMessage, ReproduceReply, ReproduceRequest, serveRequests,
+} from '@chainlake/bus';
+import { rawDatasetNames } from '@chainlake/chain-evm';
+import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
+import { FlightServer } from '@chainlake/flight';
+import { segmentKey, segmentTickets, spoolFlightHandlers, startSpoolReaper } from '@chainlake/segments';
+import type { ServiceContext } from '@chainlake/service';
+import { Spool } from '@chainlake/spool';
+import type { Table } from 'apache-arrow';
+import type { SourceConfig } from './config.js';
+import { ReorgTracker } from './reorg.js';
+
+const MB = 1024 * 1024;
+const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteLength, 0);
+
+export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<void> {
+  const { config, log, metrics } = ctx;
+  const chainName = config.CHAINLAKE_CHAIN;
+  const chain = new SyntheticChain({ ...syntheticOptionsFromEnv(process.env), chainId: config.CHAINLAKE_CHAIN_ID });
+
+  const produced = metrics.counter('blocks_produced_total', 'Blocks announced as raw segments');
+  const segments = metrics.counter('segments_produced_total', 'Raw segments announced', ['reason']);
+  const rows = metrics.counter('rows_produced_total', 'Raw rows announced', ['dataset']);
+  const headGauge = metrics.gauge('head_block', 'Chain head height as last seen');
+  const lagGauge = metrics.gauge('lag_blocks', 'Blocks between the chain head and the next block to produce');
+  const spoolBytes = metrics.gauge('spool_bytes', 'Bytes held in the spool', ['tier']);
+  const reorgs = metrics.counter('reorgs_total', 'Reorganisations detected');
+
+  const bus = await connectBus({ servers: config.CHAINLAKE_NATS_URL, prefix: config.CHAINLAKE_PREFIX, name: 'source', log });
+  ctx.onShutdown(() => bus.drain());
+  ctx.readiness('nats', () => bus.isConnected());
+  await ensureStreams(bus);
+  const cp = await checkpoints(bus);
+
+  const spool = await Spool.open({
+    dir: config.CHAINLAKE_SPOOL_DIR,
+    memoryBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB,
+    maxBytes: config.CHAINLAKE_SPOOL_MAX_MB * MB,
+  });
+  ctx.onShutdown(() => spool.close());
+
+  const flight = new FlightServer(spoolFlightHandlers(spool, 'source'), {
+    host: config.CHAINLAKE_HOST,
+    port: config.CHAINLAKE_FLIGHT_PORT,
+    onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
+  });
+  await flight.start();
+  ctx.onShutdown(() => flight.stop(2000));
+  ctx.readiness('flight', () => flight.serving);
+  log.info({ location: flight.location }, 'flight listening');
+
+  const rawSubject = bus.subjects.rawSegments(chainName);
+  const reaper = startSpoolReaper(bus, spool, bus.streams.raw, rawSubject, log);
+  ctx.onShutdown(() => reaper.stop());
+
+  const produce = async (from: number, to: number, reason: 'new' | 'reproduced'): Promise<Record<string, string>> => {
+    const raw = chain.rawSegment(from, to) as unknown as Record<string, Table>;
+    const key = segmentKey({ chain: chainName, from, to });
+    await spool.put(key, raw, reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : {});
+    const usage = spool.usage();
+    spoolBytes.set({ tier: 'memory' }, usage.memoryBytes);
+    spoolBytes.set({ tier: 'disk' }, usage.diskBytes);
+    segments.inc({ reason });
+    const tickets = segmentTickets(key, rawDatasetNames);
+    if (reason === 'new') {
+      let rowCount = 0;
+      let bytes = 0;
+      for (const [name, table] of Object.entries(raw)) {
+        rows.inc({ dataset: name }, table.numRows);
+        rowCount += table.numRows;
+        bytes += tableBytes(table);
+      }
+      const headHash = chain.blockHash(to);
+      const { seq } = await publishDurable(bus, rawSubject, RawSegmentMessage, {
+        v: 1, chain: chainName, from, to, blocks: to - from + 1, rows: rowCount, bytes, headHash, location: flight.location, tickets,
+      }, `raw:${key}:${headHash}`);
+      spool.markAnnounced(key, seq);
+      produced.inc(to - from + 1);
+    }
+    return tickets;
+  };
+
+  const reproducer = serveRequests(bus, bus.subjects.control('source', 'reproduce'), {
+    queue: 'source',
+    request: ReproduceRequest,
+    reply: ReproduceReply,
+    errorReply: (error) => ({ v: 1, ok: false, error }),
+    handler: async (req) => {
+      if (req.chain !== chainName) return { v: 1, ok: false, error: `this source serves chain "${chainName}", not "${req.chain}"` };
+      if (req.to > chain.head()) return { v: 1, ok: false, error: `block ${req.to} is above the chain head ${chain.head()}` };
+      const tickets = await produce(req.from, req.to, 'reproduced');
+      log.info({ from: req.from, to: req.to }, 'segment re-produced on request');
+      return { v: 1, ok: true, location: flight.location, tickets };
+    },
+  });
+  ctx.onShutdown(() => reproducer.stop());
+
+  // Each producing range has its own checkpoint, so a backfill and a tip follower can run side by side.
+  const checkpointKey = `source.${chainName}.${config.CHAINLAKE_BACKFILL_FROM ?? 'tip'}-${config.CHAINLAKE_BACKFILL_TO ?? 'follow'}`;
+  const saved = await cp.get(checkpointKey);
+  let next = saved !== undefined ? Math.max(Number(saved), config.CHAINLAKE_BACKFILL_FROM ?? 0) : config.CHAINLAKE_BACKFILL_FROM ?? chain.head();
+  const last = config.CHAINLAKE_BACKFILL_TO;
+  log.info({ next, last: last ?? 'follow', resumed: saved !== undefined }, 'source starting');
+
+  const reorgTracker = new ReorgTracker(chain.finalized.bind(chain));
+  const stop = new AbortController();
+  ctx.onShutdown(() => stop.abort());
+
+  const loop = async (): Promise<void> => {
+    let lastCut = Date.now();
+    let announcedDone = false;
+    while (!stop.signal.aborted) {
+      const head = chain.head();
+      headGauge.set(head);
+      lagGauge.set(Math.max(0, head - next + 1));
+      publishCore(bus, bus.subjects.head(chainName), HeadMessage, { v: 1, chain: chainName, head, finalized: chain.finalized(), at: new Date().toISOString() });
+
+      const forkPoint = reorgTracker.check((n) => chain.blockHash(n));
+      if (forkPoint !== undefined && forkPoint < next - 1) {
+        reorgs.inc();
+        log.warn({ forkPoint, next }, 'reorg detected: re-producing the blocks above the fork point');
+        await publishDurable(bus, bus.subjects.reorg(chainName), ReorgMessage, { v: 1, chain: chainName, forkPoint, head, at: new Date().toISOString() });
+        next = forkPoint + 1;
+        await cp.put(checkpointKey, String(next));
+      }
+
+      const end = last === undefined ? head : Math.min(last, head);
+      if (next > end) {
+        if (last !== undefined && next > last && !announcedDone) {
+          announcedDone = true;
+          log.info({ last }, 'backfill complete');
+        }
+        await sleep(config.CHAINLAKE_POLL_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+        continue;
+      }
+      const atTip = end === head;
+      const full = end - next + 1 >= config.CHAINLAKE_SEGMENT_BLOCKS;
+      if (!full && atTip && Date.now() - lastCut < config.CHAINLAKE_SEGMENT_INTERVAL_MS) {
+        await sleep(config.CHAINLAKE_POLL_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+        continue;
+      }
+      const to = Math.min(next + config.CHAINLAKE_SEGMENT_BLOCKS - 1, end);
+      await produce(next, to, 'new');
+      reorgTracker.remember(next, to, (n) => chain.blockHash(n));
+      next = to + 1;
+      lastCut = Date.now();
+      await cp.put(checkpointKey, String(next));
+    }
+  };
+  const running = loop().catch((err) => {
+    if (stop.signal.aborted) return;
+    log.error({ err: String(err), stack: (err as Error).stack }, 'source loop failed');
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  });
+  ctx.onShutdown(() => running);
+}

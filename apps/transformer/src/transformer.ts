@@ -1,0 +1,118 @@
+import {
+  connectBus, consumeDurable, ensureStreams, publishDurable, RawSegmentMessage, ReproduceReply, ReproduceRequest,
+  request, serveRequests, TypedSegmentMessage, type Bus,
+} from '@chainlake/bus';
+import { decode, rawDatasetNames, type RawTables } from '@chainlake/chain-evm';
+import { FlightServer } from '@chainlake/flight';
+import { SegmentFetcher, segmentKey, segmentTickets, spoolFlightHandlers, startSpoolReaper, type SegmentLocation } from '@chainlake/segments';
+import type { ServiceContext } from '@chainlake/service';
+import { Spool } from '@chainlake/spool';
+import type { Table } from 'apache-arrow';
+import type { TransformerConfig } from './config.js';
+
+const MB = 1024 * 1024;
+const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteLength, 0);
+
+/** Asks the source (any replica) to produce a raw segment again, for when its spool lost it. */
+async function reproduceRaw(bus: Bus, chain: string, from: number, to: number): Promise<SegmentLocation> {
+  const reply = await request(bus, bus.subjects.control('source', 'reproduce'), ReproduceRequest, ReproduceReply, { v: 1, chain, from, to }, 60_000);
+  if (!reply.ok) throw new Error(`source could not re-produce ${chain}:${from}-${to}: ${reply.error}`);
+  return reply;
+}
+
+export async function startTransformer(ctx: ServiceContext<TransformerConfig>): Promise<void> {
+  const { config, log, metrics } = ctx;
+  const chainName = config.CHAINLAKE_CHAIN;
+  const segmentsDone = metrics.counter('segments_transformed_total', 'Raw segments decoded into typed datasets');
+  const rowsOut = metrics.counter('rows_transformed_total', 'Typed rows produced', ['dataset']);
+  const failures = metrics.counter('segment_failures_total', 'Segments that failed and were handed back for redelivery');
+  const invalid = metrics.counter('invalid_messages_total', 'Messages rejected as invalid and dead-lettered');
+  const decodeSeconds = metrics.histogram('decode_seconds', 'Time to decode one raw segment', [], [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+
+  const bus = await connectBus({ servers: config.CHAINLAKE_NATS_URL, prefix: config.CHAINLAKE_PREFIX, name: 'transformer', log });
+  ctx.onShutdown(() => bus.drain());
+  ctx.readiness('nats', () => bus.isConnected());
+  await ensureStreams(bus);
+
+  const spool = await Spool.open({
+    dir: config.CHAINLAKE_SPOOL_DIR,
+    memoryBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB,
+    maxBytes: config.CHAINLAKE_SPOOL_MAX_MB * MB,
+  });
+  ctx.onShutdown(() => spool.close());
+
+  const flight = new FlightServer(spoolFlightHandlers(spool, 'transformer'), {
+    host: config.CHAINLAKE_HOST,
+    port: config.CHAINLAKE_FLIGHT_PORT,
+    onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
+  });
+  await flight.start();
+  ctx.onShutdown(() => flight.stop(2000));
+  ctx.readiness('flight', () => flight.serving);
+  log.info({ location: flight.location }, 'flight listening');
+
+  const typedSubject = bus.subjects.typedSegments(chainName);
+  const reaper = startSpoolReaper(bus, spool, bus.streams.typed, typedSubject, log);
+  ctx.onShutdown(() => reaper.stop());
+
+  const fetcher = new SegmentFetcher();
+  ctx.onShutdown(() => fetcher.close());
+
+  /** Raw segment → typed datasets in the spool; returns the typed tables. */
+  const transform = async (chain: string, from: number, to: number, at: SegmentLocation, urgent: boolean) => {
+    const raw = await fetcher.fetch(at, rawDatasetNames, () => reproduceRaw(bus, chain, from, to));
+    const started = performance.now();
+    const typed = decode(raw as unknown as RawTables, config.CHAINLAKE_CHAIN_ID) as unknown as Record<string, Table>;
+    decodeSeconds.observe((performance.now() - started) / 1000);
+    const key = segmentKey({ chain, from, to });
+    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000 } : {});
+    return { key, typed };
+  };
+
+  const consumer = await consumeDurable(bus, {
+    stream: bus.streams.raw,
+    durable: 'transformer',
+    filterSubject: bus.subjects.rawSegments(chainName),
+    codec: RawSegmentMessage,
+    service: 'transformer',
+    ackWaitMs: config.CHAINLAKE_ACK_WAIT_MS,
+    concurrency: config.CHAINLAKE_TRANSFORMER_CONCURRENCY,
+    onInvalid: (err) => {
+      invalid.inc();
+      log.warn({ err: err.message }, 'invalid raw segment message dead-lettered');
+    },
+    handler: async (msg, delivery) => {
+      try {
+        const { key, typed } = await transform(msg.chain, msg.from, msg.to, msg, false);
+        const datasets = Object.fromEntries(Object.entries(typed).map(([name, t]) => [name, { rows: t.numRows, bytes: tableBytes(t) }]));
+        const { seq } = await publishDurable(bus, typedSubject, TypedSegmentMessage, {
+          v: 1, chain: msg.chain, from: msg.from, to: msg.to, datasets, location: flight.location, tickets: segmentTickets(key, Object.keys(typed)),
+        }, `typed:${key}:${msg.headHash}`);
+        spool.markAnnounced(key, seq);
+        delivery.ack();
+        segmentsDone.inc();
+        for (const [name, t] of Object.entries(typed)) rowsOut.inc({ dataset: name }, t.numRows);
+      } catch (err) {
+        failures.inc();
+        log.warn({ segment: `${msg.chain}:${msg.from}-${msg.to}`, err: String(err) }, 'segment failed; handing it back for redelivery');
+        delivery.nak(1000);
+      }
+    },
+  });
+  ctx.onShutdown(() => consumer.stop());
+  ctx.readiness('consumer', () => consumer.running);
+
+  const reproducer = serveRequests(bus, bus.subjects.control('transformer', 'reproduce'), {
+    queue: 'transformer',
+    request: ReproduceRequest,
+    reply: ReproduceReply,
+    errorReply: (error) => ({ v: 1, ok: false, error }),
+    handler: async (req) => {
+      const from = await reproduceRaw(bus, req.chain, req.from, req.to);
+      const { key, typed } = await transform(req.chain, req.from, req.to, from, true);
+      log.info({ segment: key }, 'typed segment re-produced on request');
+      return { v: 1, ok: true, location: flight.location, tickets: segmentTickets(key, Object.keys(typed)) };
+    },
+  });
+  ctx.onShutdown(() => reproducer.stop());
+}

@@ -1,0 +1,53 @@
+// End-to-end throughput: source → transformer → archiver → Parquet on loopback, as separate
+// processes against the real NATS. Prints blocks/s and transaction rows/s from the first
+// announced segment to the moment every row is recorded in the manifests.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
+import { LocalWarehouse, ManifestStore } from '@chainlake/lake';
+import { connectBus, deleteStreams } from '@chainlake/bus';
+import { tempDir, testNatsUrl, uniquePrefix } from '@chainlake/testkit';
+import { meshEnv, startMesh } from '../test/pipeline.js';
+
+const BLOCKS = Number(process.env.CHAINLAKE_BENCH_BLOCKS ?? 5000);
+const TXS_PER_BLOCK = Number(process.env.CHAINLAKE_BENCH_TXS_PER_BLOCK ?? 100);
+
+const dir = await tempDir('bench-e2e');
+const prefix = uniquePrefix('bench');
+const env = meshEnv(prefix, dir.path, {
+  CHAINLAKE_BACKFILL_FROM: '0',
+  CHAINLAKE_BACKFILL_TO: String(BLOCKS - 1),
+  CHAINLAKE_SYNTHETIC_TXS_PER_BLOCK: String(TXS_PER_BLOCK),
+  CHAINLAKE_LOG_LEVEL: 'warn',
+});
+const raw = new SyntheticChain({ ...syntheticOptionsFromEnv(env), chainId: 1337 }).rawSegment(0, BLOCKS - 1);
+const expected = { blocks: raw.raw_blocks.numRows, transactions: raw.raw_transactions.numRows, logs: raw.raw_logs.numRows };
+const totalRows = expected.blocks + expected.transactions + expected.logs;
+
+const manifests = new ManifestStore(new LocalWarehouse(join(dir.path, 'warehouse')));
+const mesh = startMesh(env, dir.path);
+let started = 0;
+try {
+  await mesh.source.waitForLog((l) => l.msg === 'source starting', 60_000);
+  started = performance.now();
+  for (;;) {
+    const rows = await Promise.all(
+      Object.keys(expected).map(async (t) => (await manifests.read('synthetic', t)).files.reduce((s, f) => s + f.rows, 0)),
+    );
+    if (rows.reduce((a, b) => a + b, 0) >= totalRows) break;
+    if (performance.now() - started > 300_000) throw new Error(`end to end did not finish in 300 s (${rows.join('/')} of ${totalRows} rows)`);
+    await sleep(50);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `end to end (source → transformer → archiver → parquet): ${(BLOCKS / seconds).toFixed(0)} blocks/s, ` +
+      `${(expected.transactions / seconds / 1000).toFixed(1)}k transaction rows/s, ${(totalRows / seconds / 1000).toFixed(1)}k rows/s all tables ` +
+      `(${BLOCKS} blocks, ${expected.transactions} transactions, ${expected.logs} logs in ${seconds.toFixed(2)} s; target ≥ 100k transaction rows/s)`,
+  );
+} finally {
+  await Promise.all(Object.values(mesh).map((p) => p.stop()));
+  const bus = await connectBus({ servers: testNatsUrl(), prefix, name: 'bench-cleanup' });
+  await deleteStreams(bus);
+  await bus.drain();
+  await dir.remove();
+}

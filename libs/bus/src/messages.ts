@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { jsonCodec, type Codec } from './codec.js';
+
+export const CHAIN_PATTERN = /^[a-z0-9_-]+$/;
+
+const chain = z.string().regex(CHAIN_PATTERN, 'expected [a-z0-9_-]+');
+const count = z.int().nonnegative();
+const blockNumber = z.int().nonnegative();
+const location = z.url({
+  protocol: /^grpc(\+tls)?$/,
+  error: (issue) => (issue.input === undefined ? 'required' : 'expected a grpc:// URI'),
+});
+const tickets = z.record(z.string().min(1), z.string().min(1));
+const rangeIsOrdered = { message: 'must be ≤ to', path: ['from'] };
+
+const rawSegment = z
+  .object({
+    v: z.literal(1),
+    chain,
+    from: blockNumber,
+    to: blockNumber,
+    blocks: count,
+    rows: count,
+    bytes: count,
+    headHash: z.string().regex(/^0x[0-9a-fA-F]+$/, 'expected 0x-prefixed hex'),
+    location,
+    tickets,
+  })
+  .refine((m) => m.from <= m.to, rangeIsOrdered);
+
+const typedSegment = z
+  .object({
+    v: z.literal(1),
+    chain,
+    from: blockNumber,
+    to: blockNumber,
+    datasets: z.record(z.string().min(1), z.object({ rows: count, bytes: count })),
+    location,
+    tickets,
+  })
+  .refine((m) => m.from <= m.to, rangeIsOrdered);
+
+const head = z
+  .object({ v: z.literal(1), chain, head: blockNumber, finalized: blockNumber, at: z.iso.datetime({ offset: true }) })
+  .refine((m) => m.finalized <= m.head, { message: 'must be ≤ head', path: ['finalized'] });
+
+const reproduceRequest = z
+  .object({ v: z.literal(1), chain, from: blockNumber, to: blockNumber })
+  .refine((m) => m.from <= m.to, rangeIsOrdered);
+
+const reproduceReply = z.discriminatedUnion('ok', [
+  z.object({ v: z.literal(1), ok: z.literal(true), location, tickets }),
+  z.object({ v: z.literal(1), ok: z.literal(false), error: z.string().min(1) }),
+]);
+
+const deadLetter = z.object({
+  v: z.literal(1),
+  service: z.string().min(1),
+  subject: z.string().min(1),
+  reason: z.string(),
+  data: z.base64(),
+});
+
+export const RawSegmentMessage = jsonCodec('RawSegmentMessage', rawSegment);
+export const TypedSegmentMessage = jsonCodec('TypedSegmentMessage', typedSegment);
+export const HeadMessage = jsonCodec('HeadMessage', head);
+export const ReproduceRequest = jsonCodec('ReproduceRequest', reproduceRequest);
+export const ReproduceReply = jsonCodec('ReproduceReply', reproduceReply);
+/** What `consumeDurable` publishes to `deadLetter(service)` for a message it could not decode; `data` is the raw payload in base64. */
+export const DeadLetterMessage = jsonCodec('DeadLetterMessage', deadLetter);
+
+export type MessageOf<C> = C extends Codec<infer T> ? T : never;
+export type RawSegment = MessageOf<typeof RawSegmentMessage>;
+export type TypedSegment = MessageOf<typeof TypedSegmentMessage>;
+export type Head = MessageOf<typeof HeadMessage>;
+export type Reproduce = MessageOf<typeof ReproduceRequest>;
+export type ReproduceResult = MessageOf<typeof ReproduceReply>;
+export type DeadLetter = MessageOf<typeof DeadLetterMessage>;

@@ -1,0 +1,123 @@
+import { fileURLToPath } from 'node:url';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+/** FlightData as received: proto-loader hands bytes fields over as Buffer views of the message. */
+export interface WireFlightData {
+  flightDescriptor: WireDescriptor | null;
+  dataHeader: Buffer;
+  appMetadata: Buffer;
+  dataBody: Buffer;
+}
+
+export interface WireDescriptor {
+  type: 'UNKNOWN' | 'PATH' | 'CMD';
+  cmd: Buffer;
+  path: string[];
+}
+
+export interface WireFlightInfo {
+  schema: Buffer;
+  flightDescriptor: WireDescriptor | null;
+  endpoint: Array<{ ticket: { ticket: Buffer } | null; location: Array<{ uri: string }>; appMetadata?: Buffer }>;
+  totalRecords: string | number;
+  totalBytes: string | number;
+  ordered: boolean;
+  appMetadata: Buffer;
+}
+
+/**
+ * FlightData as sent. The IPC body stays the list of buffers the Arrow writer produced
+ * (views of the record batch memory) and is copied once, straight into the gRPC message.
+ */
+export interface OutgoingFlightData {
+  /** An encoded FlightDescriptor message (first DoPut message only). */
+  descriptor?: Buffer;
+  header: Uint8Array;
+  body: Uint8Array[];
+  bodyLength: number;
+}
+
+const definition = loadSync(fileURLToPath(new URL('./flight.proto', import.meta.url)), {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+
+const generated = definition['arrow.flight.protocol.FlightService'] as ServiceDefinition;
+
+export const SERVICE_NAME = 'arrow.flight.protocol.FlightService';
+export type RpcName = keyof typeof generated & string;
+
+function varintLength(value: number): number {
+  let n = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(out: Buffer, offset: number, value: number): number {
+  while (value >= 0x80) {
+    out[offset++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[offset++] = value;
+  return offset;
+}
+
+const TAG_DESCRIPTOR = 0x0a; // field 1, length-delimited
+const TAG_HEADER = 0x12; // field 2, length-delimited
+const TAG_BODY = [0xc2, 0x3e]; // field 1000, length-delimited
+
+/** Protobuf encoding of FlightData (fields 1, 2 and 1000) without an intermediate body copy. */
+export function encodeFlightData(data: OutgoingFlightData): Buffer {
+  const { descriptor, header, body, bodyLength } = data;
+  let size = 0;
+  if (descriptor) size += 1 + varintLength(descriptor.byteLength) + descriptor.byteLength;
+  if (header.byteLength > 0) size += 1 + varintLength(header.byteLength) + header.byteLength;
+  if (bodyLength > 0) size += 2 + varintLength(bodyLength) + bodyLength;
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  if (descriptor) {
+    out[offset++] = TAG_DESCRIPTOR;
+    offset = writeVarint(out, offset, descriptor.byteLength);
+    out.set(descriptor, offset);
+    offset += descriptor.byteLength;
+  }
+  if (header.byteLength > 0) {
+    out[offset++] = TAG_HEADER;
+    offset = writeVarint(out, offset, header.byteLength);
+    out.set(header, offset);
+    offset += header.byteLength;
+  }
+  if (bodyLength > 0) {
+    out[offset++] = TAG_BODY[0];
+    out[offset++] = TAG_BODY[1];
+    offset = writeVarint(out, offset, bodyLength);
+    for (const chunk of body) {
+      out.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+  }
+  return out;
+}
+
+function withOutgoingFlightData(method: MethodDefinition<unknown, unknown>, side: 'request' | 'response'): MethodDefinition<unknown, unknown> {
+  return side === 'request'
+    ? { ...method, requestSerialize: (value) => encodeFlightData(value as OutgoingFlightData) }
+    : { ...method, responseSerialize: (value) => encodeFlightData(value as OutgoingFlightData) };
+}
+
+/** The Flight service definition, with the hand-rolled FlightData encoder on the data paths. */
+export const flightService: ServiceDefinition = {
+  ...generated,
+  DoGet: withOutgoingFlightData(generated.DoGet, 'response'),
+  DoPut: withOutgoingFlightData(generated.DoPut, 'request'),
+};
+
+/** Encodes a FlightDescriptor message (used inside the first DoPut FlightData). */
+export const encodeDescriptor = (descriptor: WireDescriptor): Buffer => generated.GetFlightInfo.requestSerialize(descriptor);

@@ -1,0 +1,111 @@
+/**
+ * The Parquet writer worker, kept as plain JavaScript source and started with `eval: true`:
+ * services are bundled into one file by esbuild, which would not carry a separate worker module
+ * along, and a TypeScript worker would need a loader in every runtime (tsx, vitest, bundle).
+ * It needs nothing but Node built-ins and parquet-wasm, whose resolved path it receives.
+ *
+ * Protocol (one worker serves several writes at once, keyed by id):
+ *   → {op:'open', id, path, schemaIpc, options:{compression, rowGroupRows}}
+ *   → {op:'batch', id, ipc}   an Arrow IPC stream of one record batch; acked once the writer took it
+ *   → {op:'end', id} | {op:'abort', id}
+ *   ← {op:'ack', id} | {op:'done', id, rows, bytes, sha256} | {op:'error', id, message}
+ */
+export const parquetWorkerSource = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs/promises');
+const parquet = require(workerData.parquetWasmPath);
+
+const writes = new Map();
+
+function writerProperties(options) {
+  return new parquet.WriterPropertiesBuilder()
+    .setCompression(options.compression)
+    .setMaxRowGroupSize(options.rowGroupRows)
+    .setStatisticsEnabled(parquet.EnabledStatistics.Chunk)
+    .setDictionaryEnabled(true)
+    .setCreatedBy('chainlake')
+    .build();
+}
+
+function message(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+class Inbox {
+  constructor() { this.items = []; this.waiter = null; }
+  push(item) {
+    if (this.waiter) { const resolve = this.waiter; this.waiter = null; resolve(item); }
+    else this.items.push(item);
+  }
+  next() {
+    return this.items.length > 0 ? Promise.resolve(this.items.shift()) : new Promise((resolve) => { this.waiter = resolve; });
+  }
+}
+
+async function* wasmBatches(write) {
+  for (;;) {
+    const item = await write.inbox.next();
+    if (item.op === 'end') return;
+    if (item.op === 'abort') throw new Error('write aborted by the caller');
+    const table = parquet.Table.fromIPCStream(item.ipc);
+    const batches = table.recordBatches();
+    table.free();
+    parentPort.postMessage({ op: 'ack', id: write.id });
+    for (const batch of batches) {
+      write.rows += batch.numRows;
+      yield batch;
+    }
+  }
+}
+
+async function* prepend(first, rest) {
+  yield first;
+  yield* rest;
+}
+
+async function run(write) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let file;
+  try {
+    file = await fs.open(write.path, 'w');
+    const batches = wasmBatches(write);
+    const first = await batches.next();
+    let output;
+    if (first.done) {
+      // No rows: transformParquetStream takes its schema from the first batch, so write the empty table in one go.
+      output = [parquet.writeParquet(parquet.Table.fromIPCStream(write.schemaIpc), writerProperties(write.options))];
+    } else {
+      output = await parquet.transformParquetStream(ReadableStream.from(prepend(first.value, batches)), writerProperties(write.options));
+    }
+    for await (const chunk of output) {
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+      await file.write(chunk);
+    }
+    await file.close();
+    parentPort.postMessage({ op: 'done', id: write.id, rows: write.rows, bytes, sha256: hash.digest('hex') });
+  } catch (error) {
+    if (file) {
+      await file.close().catch(() => {});
+      await fs.rm(write.path, { force: true }).catch(() => {});
+    }
+    parentPort.postMessage({ op: 'error', id: write.id, message: message(error) });
+  } finally {
+    writes.delete(write.id);
+  }
+}
+
+parentPort.on('message', (msg) => {
+  if (msg.op === 'open') {
+    const write = { id: msg.id, path: msg.path, schemaIpc: msg.schemaIpc, options: msg.options, inbox: new Inbox(), rows: 0 };
+    writes.set(msg.id, write);
+    run(write);
+    return;
+  }
+  const write = writes.get(msg.id);
+  if (write) write.inbox.push(msg);
+});
+`;

@@ -1,0 +1,283 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { openAsBlob } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import * as parquet from 'parquet-wasm';
+import { RecordBatch, RecordBatchReader, Schema, Table, tableToIPC, util } from 'apache-arrow';
+import { parquetWorkerSource } from './parquet-worker-source.js';
+
+export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'none';
+
+export interface ParquetWriteOptions {
+  /** Default snappy. */
+  compression?: ParquetCompression;
+  /** Rows per row group, default 122_880. */
+  rowGroupRows?: number;
+}
+
+export interface WrittenFile {
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+export const DEFAULT_ROW_GROUP_ROWS = 122_880;
+
+const CODECS: Record<ParquetCompression, parquet.Compression> = {
+  snappy: parquet.Compression.SNAPPY,
+  zstd: parquet.Compression.ZSTD,
+  gzip: parquet.Compression.GZIP,
+  lz4: parquet.Compression.LZ4_RAW,
+  none: parquet.Compression.UNCOMPRESSED,
+};
+
+/** Record batches a write may have sent to its worker and not yet seen taken by the Parquet writer. */
+const BATCHES_IN_FLIGHT = 2;
+
+interface WorkerOptions {
+  compression: parquet.Compression;
+  rowGroupRows: number;
+}
+
+function workerOptions(options: ParquetWriteOptions): WorkerOptions {
+  const compression = options.compression ?? 'snappy';
+  if (!Object.hasOwn(CODECS, compression)) {
+    throw new Error(`unknown Parquet compression '${String(compression)}': expected one of ${Object.keys(CODECS).join(', ')}`);
+  }
+  const rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
+  if (!Number.isSafeInteger(rowGroupRows) || rowGroupRows < 1) {
+    throw new Error(`rowGroupRows must be a positive integer, got ${String(rowGroupRows)}`);
+  }
+  return { compression: CODECS[compression], rowGroupRows };
+}
+
+function checkBatchSchema(path: string, schema: Schema, batch: RecordBatch): void {
+  const matches: boolean = util.compareSchemas(schema, batch.schema);
+  if (matches) return;
+  const problem =
+    batch.schema.fields.length !== schema.fields.length
+      ? `it has ${batch.schema.fields.length} columns, the file ${schema.fields.length}`
+      : (() => {
+          const i = schema.fields.findIndex((field, j) => !util.compareFields(field, batch.schema.fields[j]));
+          return `column ${i} is ${describeField(batch.schema.fields[i])}, the file's is ${describeField(schema.fields[i])}`;
+        })();
+  throw new Error(`writing Parquet file ${path}: a record batch does not match the file's schema: ${problem}`);
+}
+
+function describeField(field: Schema['fields'][number]): string {
+  return `'${field.name}' ${String(field.type)}${field.nullable ? ' (nullable)' : ''}`;
+}
+
+/** Arrow IPC stream bytes of one batch, in a buffer of their own so they can be transferred to a worker. */
+function ipcBytes(batch: RecordBatch): Uint8Array<ArrayBuffer> {
+  const bytes = tableToIPC(new Table([batch]), 'stream');
+  return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()) as Uint8Array<ArrayBuffer>;
+}
+
+type WorkerReply =
+  | { op: 'ack'; id: number }
+  | { op: 'done'; id: number; rows: number; bytes: number; sha256: string }
+  | { op: 'error'; id: number; message: string };
+
+interface Job {
+  inFlight: number;
+  failure?: Error;
+  wakeSender?: () => void;
+  resolve: (file: Omit<WrittenFile, 'path'>) => void;
+  reject: (error: Error) => void;
+}
+
+class PoolWorker {
+  readonly jobs = new Map<number, Job>();
+  private readonly worker: Worker;
+
+  constructor(onExit: (worker: PoolWorker) => void) {
+    this.worker = new Worker(parquetWorkerSource, {
+      eval: true,
+      workerData: { parquetWasmPath: createRequire(import.meta.url).resolve('parquet-wasm') },
+    });
+    this.worker.unref();
+    this.worker.on('message', (reply: WorkerReply) => this.onReply(reply));
+    const fail = (error: Error) => {
+      for (const job of this.jobs.values()) this.failJob(job, error);
+      this.jobs.clear();
+      onExit(this);
+    };
+    this.worker.on('error', (error) => fail(new Error(`Parquet writer worker failed: ${error.message}`)));
+    this.worker.on('exit', (code) => fail(new Error(`Parquet writer worker exited with code ${code}`)));
+  }
+
+  post(message: unknown, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  start(id: number): { job: Job; done: Promise<Omit<WrittenFile, 'path'>> } {
+    let job!: Job;
+    const done = new Promise<Omit<WrittenFile, 'path'>>((resolve, reject) => {
+      job = { inFlight: 0, resolve, reject };
+    });
+    done.catch(() => {}); // observed by write(); avoids an unhandled rejection while it is still sending
+    this.jobs.set(id, job);
+    if (this.jobs.size === 1) this.worker.ref();
+    return { job, done };
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private finish(id: number): void {
+    this.jobs.delete(id);
+    if (this.jobs.size === 0) this.worker.unref();
+  }
+
+  private failJob(job: Job, error: Error): void {
+    job.failure = error;
+    job.wakeSender?.();
+    job.reject(error);
+  }
+
+  private onReply(reply: WorkerReply): void {
+    const job = this.jobs.get(reply.id);
+    if (!job) return;
+    if (reply.op === 'ack') {
+      job.inFlight--;
+      job.wakeSender?.();
+    } else if (reply.op === 'done') {
+      this.finish(reply.id);
+      job.resolve({ rows: reply.rows, bytes: reply.bytes, sha256: reply.sha256 });
+    } else {
+      this.finish(reply.id);
+      this.failJob(job, new Error(reply.message));
+    }
+  }
+}
+
+/**
+ * Writes Parquet files on worker threads, several files at once when called concurrently: each
+ * write goes to the least busy worker. The calling thread only encodes batches as Arrow IPC and
+ * stays free for other work. Workers are started on demand and do not keep the process alive
+ * while idle.
+ */
+export class ParquetWriterPool {
+  readonly size: number;
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: { workers?: number } = {}) {
+    const size = options.workers ?? Math.min(2, availableParallelism());
+    if (!Number.isSafeInteger(size) || size < 1) throw new Error(`workers must be a positive integer, got ${String(size)}`);
+    this.size = size;
+  }
+
+  async write(
+    path: string,
+    schema: Schema,
+    batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+    options: ParquetWriteOptions = {},
+  ): Promise<WrittenFile> {
+    if (this.closed) throw new Error('the Parquet writer pool is closed');
+    const settings = workerOptions(options);
+    const absolutePath = resolvePath(path);
+    const worker = this.pickWorker();
+    const id = this.nextId++;
+    const { job, done } = worker.start(id);
+    worker.post({ op: 'open', id, path: absolutePath, schemaIpc: tableToIPC(new Table(schema), 'stream'), options: settings });
+    try {
+      for await (const batch of batches) {
+        checkBatchSchema(path, schema, batch);
+        if (batch.numRows === 0) continue;
+        while (job.inFlight >= BATCHES_IN_FLIGHT && !job.failure) {
+          await new Promise<void>((resolve) => (job.wakeSender = resolve));
+          job.wakeSender = undefined;
+        }
+        if (job.failure) break;
+        const ipc = ipcBytes(batch);
+        job.inFlight++;
+        worker.post({ op: 'batch', id, ipc }, [ipc.buffer]);
+      }
+      worker.post({ op: 'end', id });
+    } catch (error) {
+      worker.post({ op: 'abort', id });
+      await done.catch(() => {});
+      throw error;
+    }
+    try {
+      return { path: absolutePath, ...(await done) };
+    } catch (error) {
+      throw new Error(`writing Parquet file ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Stops the workers; writes still running fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.splice(0).map((worker) => worker.terminate()));
+  }
+
+  private pickWorker(): PoolWorker {
+    const idle = this.workers.find((worker) => worker.jobs.size === 0);
+    if (idle) return idle;
+    if (this.workers.length < this.size) {
+      const worker = new PoolWorker((gone) => {
+        const i = this.workers.indexOf(gone);
+        if (i >= 0) this.workers.splice(i, 1);
+      });
+      this.workers.push(worker);
+      return worker;
+    }
+    return this.workers.reduce((least, worker) => (worker.jobs.size < least.jobs.size ? worker : least));
+  }
+}
+
+let sharedPool: ParquetWriterPool | undefined;
+
+/**
+ * Streams batches into one Parquet file at `path`, row group by row group; memory stays bounded by
+ * about one row group whatever the file size. Column statistics on, dictionary encoding on.
+ * Runs on a shared worker pool (see ParquetWriterPool), so concurrent calls write in parallel.
+ */
+export function writeParquet(
+  path: string,
+  schema: Schema,
+  batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>,
+  options: ParquetWriteOptions = {},
+): Promise<WrittenFile> {
+  sharedPool ??= new ParquetWriterPool();
+  return sharedPool.write(path, schema, batches, options);
+}
+
+async function openParquetFile(path: string): Promise<parquet.ParquetFile> {
+  try {
+    return await parquet.ParquetFile.fromFile(await openAsBlob(path));
+  } catch (error) {
+    throw new Error(`cannot read Parquet file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Streams a Parquet file back as Arrow record batches (one or more per row group), bounded memory. */
+export async function* readParquet(path: string, options: { columns?: string[]; batchRows?: number } = {}): AsyncIterable<RecordBatch> {
+  const file = await openParquetFile(path);
+  try {
+    const stream = await file.stream({ columns: options.columns, batchSize: options.batchRows ?? 65_536 });
+    for await (const wasmBatch of stream as AsyncIterable<parquet.RecordBatch>) {
+      yield* RecordBatchReader.from(wasmBatch.intoIPCStream());
+    }
+  } catch (error) {
+    throw new Error(`reading Parquet file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    file.free();
+  }
+}
+
+export async function parquetRowCount(path: string): Promise<number> {
+  const file = await openParquetFile(path);
+  try {
+    return file.metadata().fileMetadata().numRows();
+  } finally {
+    file.free();
+  }
+}

@@ -1,0 +1,50 @@
+import { FlightClient, FlightError } from '@chainlake/flight';
+import type { Table } from 'apache-arrow';
+
+export interface SegmentLocation { location: string; tickets: Record<string, string> }
+
+/**
+ * Pulls the datasets of a segment from its producer over Flight. When the producer no longer
+ * has it (NOT_FOUND, or the producer is gone), asks for a re-production once and pulls again.
+ */
+export class SegmentFetcher {
+  private readonly clients = new Map<string, FlightClient>();
+
+  async fetch(at: SegmentLocation, datasets: readonly string[], reproduce: () => Promise<SegmentLocation>): Promise<Record<string, Table>> {
+    try {
+      return await this.fetchFrom(at, datasets);
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      return this.fetchFrom(await reproduce(), datasets);
+    }
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private async fetchFrom(at: SegmentLocation, datasets: readonly string[]): Promise<Record<string, Table>> {
+    const client = this.client(at.location);
+    const entries = await Promise.all(
+      datasets.map(async (name) => {
+        const ticket = at.tickets[name];
+        if (ticket === undefined) throw new Error(`segment announcement has no ticket for dataset "${name}"`);
+        return [name, await client.doGetTable(ticket)] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  private client(location: string): FlightClient {
+    let client = this.clients.get(location);
+    if (!client) {
+      client = new FlightClient(location);
+      this.clients.set(location, client);
+    }
+    return client;
+  }
+}
+
+const isGone = (err: unknown): boolean =>
+  err instanceof FlightError && (err.code === 'NOT_FOUND' || err.code === 'UNAVAILABLE');

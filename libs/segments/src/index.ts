@@ -1,0 +1,6 @@
+export { segmentKey, parseSegmentKey, segmentTicket, parseSegmentTicket, segmentTickets } from './naming.js';
+export type { SegmentRange } from './naming.js';
+export { spoolFlightHandlers } from './serve.js';
+export { SegmentFetcher } from './fetch.js';
+export type { SegmentLocation } from './fetch.js';
+export { startSpoolReaper } from './reaper.js';

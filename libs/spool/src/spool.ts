@@ -1,0 +1,154 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RecordBatchReader, tableToIPC, type RecordBatch, type Schema, type Table } from 'apache-arrow';
+
+export interface SpoolOptions {
+  /** Folder for segments that do not fit in memory; emptied on open. */
+  dir: string;
+  /** Segments are kept as Arrow tables in memory up to this many bytes, then spill to disk. */
+  memoryBytes: number;
+  /** Memory plus disk: a put that would go past it waits (backpressure). */
+  maxBytes: number;
+}
+
+export interface SpoolUsage { segments: number; memoryBytes: number; diskBytes: number }
+
+export interface SpooledDataset { schema: Schema; rows: number; bytes: number; batches(): AsyncIterable<RecordBatch> }
+
+interface Entry {
+  key: string;
+  bytes: number;
+  datasets: Map<string, { table?: Table; file?: string; schema: Schema; rows: number; bytes: number }>;
+  /** JetStream sequence of the announcement; released once every consumer acked past it. */
+  announcedSeq?: number;
+  /** Unannounced entries (re-produced on request) are released after this time. */
+  expiresAt?: number;
+}
+
+export class SpoolClosedError extends Error {
+  constructor() {
+    super('spool is closed');
+  }
+}
+
+const tableBytes = (table: Table): number => table.data.reduce((sum, d) => sum + d.byteLength, 0);
+const safeName = (key: string): string => key.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/**
+ * A bounded store of produced segments, served to consumers over Flight until every consumer
+ * is done with them. Memory first, disk when memory is full, and a producer that waits when
+ * both are full.
+ */
+export class Spool {
+  private readonly entries = new Map<string, Entry>();
+  private memoryBytes = 0;
+  private diskBytes = 0;
+  private waiters: Array<() => void> = [];
+  private closed = false;
+
+  private constructor(private readonly options: SpoolOptions) {}
+
+  static async open(options: SpoolOptions): Promise<Spool> {
+    await rm(options.dir, { recursive: true, force: true });
+    await mkdir(options.dir, { recursive: true });
+    return new Spool(options);
+  }
+
+  usage(): SpoolUsage {
+    return { segments: this.entries.size, memoryBytes: this.memoryBytes, diskBytes: this.diskBytes };
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /**
+   * Stores the datasets of one segment, replacing an earlier copy. Waits while the spool is full
+   * unless `urgent` (a re-production somebody is waiting for), which may go over the limit.
+   */
+  async put(key: string, tables: Record<string, Table>, options: { urgent?: boolean; ttlMs?: number } = {}): Promise<void> {
+    const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
+    if (!options.urgent) await this.waitForRoom(bytes);
+    if (this.closed) throw new SpoolClosedError();
+    await this.release(key);
+    const entry: Entry = { key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined };
+    const toDisk = this.memoryBytes + bytes > this.options.memoryBytes;
+    for (const [name, table] of Object.entries(tables)) {
+      const meta = { schema: table.schema, rows: table.numRows, bytes: tableBytes(table) };
+      if (toDisk) {
+        const file = join(this.options.dir, `${safeName(key)}.${safeName(name)}.arrows`);
+        await writeFile(file, tableToIPC(table, 'stream'));
+        entry.datasets.set(name, { ...meta, file });
+      } else {
+        entry.datasets.set(name, { ...meta, table });
+      }
+    }
+    if (toDisk) this.diskBytes += bytes;
+    else this.memoryBytes += bytes;
+    this.entries.set(key, entry);
+  }
+
+  get(key: string, dataset: string): SpooledDataset | undefined {
+    const stored = this.entries.get(key)?.datasets.get(dataset);
+    if (!stored) return undefined;
+    const { table, file, schema, rows, bytes } = stored;
+    const batches = table
+      ? async function* () { yield* table.batches; }
+      : async function* () { yield* await RecordBatchReader.from(createReadStream(file!)); };
+    return { schema, rows, bytes, batches };
+  }
+
+  datasets(key: string): string[] {
+    return [...(this.entries.get(key)?.datasets.keys() ?? [])];
+  }
+
+  markAnnounced(key: string, seq: number): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.announcedSeq = seq;
+  }
+
+  /** Releases every announced segment at or below the consumers' ack floor and every expired one. */
+  async releaseDone(ackFloorSeq: number, now = Date.now()): Promise<number> {
+    let released = 0;
+    for (const entry of [...this.entries.values()]) {
+      const consumed = entry.announcedSeq !== undefined && entry.announcedSeq <= ackFloorSeq;
+      const expired = entry.expiresAt !== undefined && entry.expiresAt <= now;
+      if (consumed || expired) {
+        await this.release(entry.key);
+        released++;
+      }
+    }
+    return released;
+  }
+
+  async release(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const onDisk = [...entry.datasets.values()].some((d) => d.file);
+    if (onDisk) this.diskBytes -= entry.bytes;
+    else this.memoryBytes -= entry.bytes;
+    await Promise.all([...entry.datasets.values()].map((d) => (d.file ? rm(d.file, { force: true }) : undefined)));
+    this.wake();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    for (const key of [...this.entries.keys()]) await this.release(key);
+  }
+
+  private async waitForRoom(bytes: number): Promise<void> {
+    // A segment larger than the whole spool is let in once the spool is empty, never refused forever.
+    while (!this.closed && this.entries.size > 0 && this.memoryBytes + this.diskBytes + bytes > this.options.maxBytes) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}

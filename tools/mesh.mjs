@@ -1,0 +1,40 @@
+// Runs the six services as local processes from their TypeScript sources, each on its default
+// ports, with their JSON logs prefixed by the service name. SIGINT/SIGTERM stops them in
+// reverse order and waits for each to drain.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const apps = ['catalog', 'compactor', 'analytics', 'archiver', 'transformer', 'source'];
+const only = process.argv.slice(2);
+const selected = only.length > 0 ? apps.filter((a) => only.includes(a)) : apps;
+const children = new Map();
+
+for (const app of selected) {
+  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
+    env: { ...process.env, CHAINLAKE_SPOOL_DIR: process.env.CHAINLAKE_SPOOL_DIR ?? `./data/spool/${app}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.set(app, child);
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${app.padEnd(11)} | ${line}\n`));
+  }
+  child.on('exit', (code, signal) => {
+    process.stdout.write(`${app.padEnd(11)} | exited (${signal ?? code})\n`);
+    children.delete(app);
+    if (children.size === 0) process.exit(0);
+  });
+}
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  for (const app of [...selected].reverse()) {
+    const child = children.get(app);
+    if (!child) continue;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
