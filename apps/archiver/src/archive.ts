@@ -58,18 +58,20 @@ export async function archiveSegments(target: ArchiveTarget, segments: readonly 
     }
 
     const writeId = newWriteId();
-    for (const part of parts) {
-      if (part.slices.length === 0) continue;
-      const name = dataFileName({ table, start: part.start, end: part.end, n: 0, writeId });
-      const staging = await warehouse.stagingPath(name);
-      const file = await writeParquet(staging, part.slices[0].schema, part.slices.flatMap((s) => s.batches), target.parquet);
-      const finalPath = warehouse.dataPath(namespace, table, part.path, name);
-      await warehouse.publish(staging, finalPath);
-      written.push({
-        path: join('data', part.path, name), partition: part.path, start: part.start, end: part.end,
-        rows: file.rows, bytes: file.bytes, sha256: file.sha256, writeId, addedAt: new Date().toISOString(),
-      });
-    }
+    // Parts are written concurrently: lake's writer pool encodes different files on different cores.
+    const files = await Promise.all(
+      parts.filter((part) => part.slices.length > 0).map(async (part): Promise<ManifestFile> => {
+        const name = dataFileName({ table, start: part.start, end: part.end, n: 0, writeId });
+        const staging = await warehouse.stagingPath(name);
+        const file = await writeParquet(staging, part.slices[0].schema, part.slices.flatMap((s) => s.batches), target.parquet);
+        await warehouse.publish(staging, warehouse.dataPath(namespace, table, part.path, name));
+        return {
+          path: join('data', part.path, name), partition: part.path, start: part.start, end: part.end,
+          rows: file.rows, bytes: file.bytes, sha256: file.sha256, writeId, addedAt: new Date().toISOString(),
+        };
+      }),
+    );
+    written.push(...files);
     return { ...manifest, files: [...manifest.files, ...adopted, ...written], updatedAt: new Date().toISOString() };
   });
   return written;

@@ -1,5 +1,5 @@
 import {
-  connectBus, consumeDurable, ensureStreams, ReproduceReply, ReproduceRequest, request, TypedSegmentMessage,
+  joinBus, consumeDurable, ensureStreams, ReproduceReply, ReproduceRequest, request, TypedSegmentMessage,
   type Bus, type Delivery,
 } from '@chainlake/bus';
 import { LocalWarehouse, ManifestStore } from '@chainlake/lake';
@@ -56,9 +56,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     if (adopted > 0 || cleared > 0) log.info({ table: target.table, adopted, stagingCleared: cleared }, 'recovered after an unclean stop');
   }
 
-  const bus = await connectBus({ servers: config.CHAINLAKE_NATS_URL, prefix: config.CHAINLAKE_PREFIX, name: 'archiver', log });
-  ctx.onShutdown(() => bus.drain());
-  ctx.readiness('nats', () => bus.isConnected());
+  const bus = await joinBus(ctx);
   await ensureStreams(bus);
   const fetcher = new SegmentFetcher();
   ctx.onShutdown(() => fetcher.close());
@@ -75,17 +73,15 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     if (batch.length === 0) return;
     const started = performance.now();
     try {
-      for (const [name, target] of targets) {
-        const segments: SegmentRows[] = batch.map((b) => ({
-          from: b.from, to: b.to, table: b.tables[name], blockTimestamps: scheme.kind === 'date' ? blockTimestamps(b.tables.blocks) : new Map(),
-        }));
-        const files = await archiveSegments(target, segments);
-        for (const f of files) {
+      const times = batch.map((b) => (scheme.kind === 'date' ? blockTimestamps(b.tables.blocks) : new Map<number, bigint>()));
+      await Promise.all([...targets].map(async ([name, target]) => {
+        const segments: SegmentRows[] = batch.map((b, i) => ({ from: b.from, to: b.to, table: b.tables[name], blockTimestamps: times[i] }));
+        for (const f of await archiveSegments(target, segments)) {
           rowsWritten.inc({ dataset: name }, f.rows);
           bytesWritten.inc({ dataset: name }, f.bytes);
           filesWritten.inc({ dataset: name });
         }
-      }
+      }));
       for (const b of batch) b.delivery.ack();
       segmentsArchived.inc(batch.length);
       flushSeconds.observe((performance.now() - started) / 1000);

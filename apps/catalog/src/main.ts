@@ -1,4 +1,4 @@
-import { connectBus } from '@chainlake/bus';
+import { joinBus } from '@chainlake/bus';
 import { runService } from '@chainlake/service';
 
 // The catalog runs on the service shell (health, readiness, metrics) and joins the bus; its own
@@ -8,8 +8,6 @@ await runService({
   configShape: {},
   httpPortDefault: 8086,
   async start(ctx) {
-    const bus = await connectBus({ servers: ctx.config.CHAINLAKE_NATS_URL, prefix: ctx.config.CHAINLAKE_PREFIX, name: 'catalog', log: ctx.log });
-    ctx.onShutdown(() => bus.drain());
-    ctx.readiness('nats', () => bus.isConnected());
+    await joinBus(ctx);
   },
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  checkpoints, connectBus, ensureStreams, HeadMessage, publishCore, publishDurable, RawSegmentMessage,
+  checkpoints, joinBus, ensureStreams, HeadMessage, publishCore, publishDurable, RawSegmentMessage,
   ReorgMessage, ReproduceReply, ReproduceRequest, serveRequests,
 } from '@chainlake/bus';
 import { rawDatasetNames } from '@chainlake/chain-evm';
@@ -29,9 +29,7 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
   const spoolBytes = metrics.gauge('spool_bytes', 'Bytes held in the spool', ['tier']);
   const reorgs = metrics.counter('reorgs_total', 'Reorganisations detected');
 
-  const bus = await connectBus({ servers: config.CHAINLAKE_NATS_URL, prefix: config.CHAINLAKE_PREFIX, name: 'source', log });
-  ctx.onShutdown(() => bus.drain());
-  ctx.readiness('nats', () => bus.isConnected());
+  const bus = await joinBus(ctx);
   await ensureStreams(bus);
   const cp = await checkpoints(bus);
 

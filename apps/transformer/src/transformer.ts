@@ -1,5 +1,5 @@
 import {
-  connectBus, consumeDurable, ensureStreams, publishDurable, RawSegmentMessage, ReproduceReply, ReproduceRequest,
+  joinBus, consumeDurable, ensureStreams, publishDurable, RawSegmentMessage, ReproduceReply, ReproduceRequest,
   request, serveRequests, TypedSegmentMessage, type Bus,
 } from '@chainlake/bus';
 import { decode, rawDatasetNames, type RawTables } from '@chainlake/chain-evm';
@@ -29,9 +29,7 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
   const invalid = metrics.counter('invalid_messages_total', 'Messages rejected as invalid and dead-lettered');
   const decodeSeconds = metrics.histogram('decode_seconds', 'Time to decode one raw segment', [], [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
 
-  const bus = await connectBus({ servers: config.CHAINLAKE_NATS_URL, prefix: config.CHAINLAKE_PREFIX, name: 'transformer', log });
-  ctx.onShutdown(() => bus.drain());
-  ctx.readiness('nats', () => bus.isConnected());
+  const bus = await joinBus(ctx);
   await ensureStreams(bus);
 
   const spool = await Spool.open({

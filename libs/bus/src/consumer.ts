@@ -114,6 +114,7 @@ class DeliveryImpl implements Delivery {
 
 class DurableConsumerLoop<T> implements DurableConsumer {
   private stopped = false;
+  private readonly stopping = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private slotFreed: (() => void) | undefined;
   private batch: ConsumerMessages | undefined;
@@ -134,6 +135,7 @@ class DurableConsumerLoop<T> implements DurableConsumer {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.slotFreed?.();
     await this.batch?.close();
     await this.loop;
@@ -174,7 +176,8 @@ class DurableConsumerLoop<T> implements DurableConsumer {
         consumer = undefined;
         const retryInMs = jitter(Math.min(500 * 2 ** (failures - 1), 10_000));
         this.bus.log.warn({ ...this.context, err: (err as Error).message, retryInMs }, 'consumer fetch failed, recreating');
-        await sleep(retryInMs);
+        await sleep(retryInMs, undefined, { signal: this.stopping.signal }).catch(() => {});
+        if (this.stopped) break;
         await upsertConsumer(this.bus, this.options.stream, consumerConfig(this.options)).catch((e: Error) =>
           this.bus.log.warn({ ...this.context, err: e.message }, 'consumer recreate failed'),
         );
@@ -248,6 +251,10 @@ class DurableConsumerLoop<T> implements DurableConsumer {
 export async function consumeDurable<T>(bus: Bus, options: ConsumeOptions<T>): Promise<DurableConsumer> {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be an integer ≥ 1, got ${concurrency}`);
-  await upsertConsumer(bus, options.stream, consumerConfig(options));
+  try {
+    await upsertConsumer(bus, options.stream, consumerConfig(options));
+  } catch (err) {
+    throw new Error(`cannot create consumer ${options.durable} on stream ${options.stream}: ${(err as Error).message}`, { cause: err });
+  }
   return new DurableConsumerLoop(bus, options);
 }

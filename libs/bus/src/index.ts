@@ -1,4 +1,5 @@
 export { connectBus, type Bus, type BusLog, type BusOptions } from './connect.js';
+export { joinBus, type BusHost } from './join.js';
 export { type Subjects, type StreamNames } from './subjects.js';
 export { ensureStreams, deleteStreams } from './streams.js';
 export { MessageError, jsonCodec, type Codec } from './codec.js';
@@ -6,6 +7,7 @@ export {
   RawSegmentMessage,
   TypedSegmentMessage,
   HeadMessage,
+  ReorgMessage,
   ReproduceRequest,
   ReproduceReply,
   DeadLetterMessage,
@@ -13,6 +15,7 @@ export {
   type RawSegment,
   type TypedSegment,
   type Head,
+  type Reorg,
   type Reproduce,
   type ReproduceResult,
   type DeadLetter,
@@ -21,4 +24,4 @@ export { publishDurable, publishCore } from './publish.js';
 export { consumeDurable, type ConsumeOptions, type Delivery, type DurableConsumer } from './consumer.js';
 export { consumerProgress, type ConsumerProgress } from './progress.js';
 export { checkpoints, type Checkpoints } from './checkpoints.js';
-export { serveRequests, request, type RequestServer } from './requests.js';
+export { serveRequests, request, type RequestServer, type VersionedReply } from './requests.js';

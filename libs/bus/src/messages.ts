@@ -44,6 +44,10 @@ const head = z
   .object({ v: z.literal(1), chain, head: blockNumber, finalized: blockNumber, at: z.iso.datetime({ offset: true }) })
   .refine((m) => m.finalized <= m.head, { message: 'must be ≤ head', path: ['finalized'] });
 
+const reorg = z
+  .object({ v: z.literal(1), chain, forkPoint: blockNumber, head: blockNumber, at: z.iso.datetime({ offset: true }) })
+  .refine((m) => m.forkPoint <= m.head, { message: 'must be ≤ head', path: ['forkPoint'] });
+
 const reproduceRequest = z
   .object({ v: z.literal(1), chain, from: blockNumber, to: blockNumber })
   .refine((m) => m.from <= m.to, rangeIsOrdered);
@@ -64,6 +68,8 @@ const deadLetter = z.object({
 export const RawSegmentMessage = jsonCodec('RawSegmentMessage', rawSegment);
 export const TypedSegmentMessage = jsonCodec('TypedSegmentMessage', typedSegment);
 export const HeadMessage = jsonCodec('HeadMessage', head);
+/** Blocks above `forkPoint` are void. */
+export const ReorgMessage = jsonCodec('ReorgMessage', reorg);
 export const ReproduceRequest = jsonCodec('ReproduceRequest', reproduceRequest);
 export const ReproduceReply = jsonCodec('ReproduceReply', reproduceReply);
 /** What `consumeDurable` publishes to `deadLetter(service)` for a message it could not decode; `data` is the raw payload in base64. */
@@ -73,6 +79,7 @@ export type MessageOf<C> = C extends Codec<infer T> ? T : never;
 export type RawSegment = MessageOf<typeof RawSegmentMessage>;
 export type TypedSegment = MessageOf<typeof TypedSegmentMessage>;
 export type Head = MessageOf<typeof HeadMessage>;
+export type Reorg = MessageOf<typeof ReorgMessage>;
 export type Reproduce = MessageOf<typeof ReproduceRequest>;
 export type ReproduceResult = MessageOf<typeof ReproduceReply>;
 export type DeadLetter = MessageOf<typeof DeadLetterMessage>;

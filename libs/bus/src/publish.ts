@@ -9,7 +9,7 @@ export async function publishDurable<T>(
   bus: Bus,
   subject: string,
   codec: Codec<T>,
-  value: T,
+  value: NoInfer<T>,
   msgId?: string,
 ): Promise<{ seq: number; duplicate: boolean }> {
   const ack = await bus.js.publish(subject, codec.encode(value), msgId === undefined ? undefined : { msgID: msgId });
@@ -17,6 +17,6 @@ export async function publishDurable<T>(
 }
 
 /** Core NATS publish: fire and forget, for messages whose latest value is all that matters (heads). */
-export function publishCore<T>(bus: Bus, subject: string, codec: Codec<T>, value: T): void {
+export function publishCore<T>(bus: Bus, subject: string, codec: Codec<T>, value: NoInfer<T>): void {
   bus.nc.publish(subject, codec.encode(value));
 }

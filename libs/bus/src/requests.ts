@@ -2,6 +2,12 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Bus } from './connect.js';
 import { MessageError, type Codec } from './codec.js';
 
+/**
+ * A reply: every message carries `v: 1`. Constraining replies to this shape (rather than leaving them open) keeps
+ * TypeScript from widening `v: 1` / `ok: true` in a handler's returned object literals to number / boolean.
+ */
+export type VersionedReply = { v: 1; [field: string]: string | number | boolean | null | undefined | object };
+
 export interface RequestServer {
   stop(): Promise<void>;
 }
@@ -10,16 +16,16 @@ export interface RequestServer {
  * Answers requests on `subject` in a queue group, so replicas share them. A request that does not decode gets
  * `errorReply(<what was wrong>)`, as does one whose handler throws; neither stops the server.
  */
-export function serveRequests<Req, Rep>(
+export function serveRequests<Req, Rep extends VersionedReply>(
   bus: Bus,
   subject: string,
   options: {
     queue: string;
     request: Codec<Req>;
     reply: Codec<Rep>;
-    handler(req: Req): Promise<Rep>;
+    handler(req: Req): Promise<NoInfer<Rep>>;
     onInvalid?(e: MessageError): void;
-    errorReply(message: string): Rep;
+    errorReply(message: string): NoInfer<Rep>;
   },
 ): RequestServer {
   const inFlight = new Set<Promise<void>>();
@@ -73,7 +79,7 @@ export async function request<Req, Rep>(
   subject: string,
   request: Codec<Req>,
   reply: Codec<Rep>,
-  value: Req,
+  value: NoInfer<Req>,
   timeoutMs = 10_000,
 ): Promise<Rep> {
   let msg: Msg;

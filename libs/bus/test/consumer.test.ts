@@ -131,11 +131,9 @@ describe('consumeDurable', () => {
   });
 
   it('redelivers after a handler throws, and logs the failure', async () => {
-    const { bus, close } = await testBus('throw');
-    cleanups.push(close);
+    const bus = await open('throw');
     const log = recordingLog();
-    const logged = await replicaOf(bus);
-    Object.assign(logged, { log });
+    const logged = await replicaOf(bus, { log });
     cleanups.push(() => logged.drain());
     const deliveries: number[] = [];
     await consume(logged, 'thrower', async (_m, d) => {
@@ -205,6 +203,22 @@ describe('consumeDurable', () => {
     await publishDurable(bus, bus.subjects.rawSegments('synthetic'), RawSegmentMessage, segment(2));
     await waitFor(() => handled.includes(2), 'the message after the consumer was deleted', 30_000);
     expect((await bus.jsm.consumers.info(bus.streams.raw, 'phoenix')).config.durable_name).toBe('phoenix');
+  });
+});
+
+describe('consumeDurable setup', () => {
+  it('says which consumer and stream failed when the stream is missing', async () => {
+    const bus = await open('nostream');
+    await expect(
+      consumeDurable(bus, {
+        stream: `${bus.streams.raw}_MISSING`,
+        durable: 'lost',
+        filterSubject: bus.subjects.rawSegments('synthetic'),
+        codec: RawSegmentMessage,
+        service: 'lost',
+        handler: async () => {},
+      }),
+    ).rejects.toThrow(`cannot create consumer lost on stream ${bus.streams.raw}_MISSING: stream not found`);
   });
 });
 

@@ -35,8 +35,8 @@ export async function testBus(label: string): Promise<{ bus: Bus; close: () => P
 }
 
 /** Another connection on the same prefix, like a second replica. */
-export function replicaOf(bus: Bus, name = 'replica'): Promise<Bus> {
-  return connectBus({ servers: testNatsUrl(), prefix: bus.prefix, name });
+export function replicaOf(bus: Bus, options: { name?: string; log?: BusLog } = {}): Promise<Bus> {
+  return connectBus({ servers: testNatsUrl(), prefix: bus.prefix, name: options.name ?? 'replica', log: options.log });
 }
 
 export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

@@ -82,7 +82,9 @@ function splitMessages(chunks: Uint8Array[]): OutgoingFlightData[] {
     let length = int32At(cursor.takeJoined(4));
     if (length === CONTINUATION) length = int32At(cursor.takeJoined(4));
     if (length === 0) break; // end-of-stream marker; Flight ends the stream with the RPC
-    const header = cursor.takeJoined(length);
+    // The writer emits the flatbuffer and its alignment padding as separate chunks.
+    const metadata = cursor.take(length);
+    const header = metadata.length === 2 && metadata[1].every((byte) => byte === 0) ? metadata[0] : Buffer.concat(metadata);
     const bodyLength = Message.decode(header).bodyLength;
     messages.push({ header, body: cursor.take(bodyLength), bodyLength });
   }

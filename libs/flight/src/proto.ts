@@ -33,6 +33,7 @@ export interface WireFlightInfo {
 export interface OutgoingFlightData {
   /** An encoded FlightDescriptor message (first DoPut message only). */
   descriptor?: Buffer;
+  /** The Message flatbuffer, unpadded. */
   header: Uint8Array;
   body: Uint8Array[];
   bodyLength: number;
@@ -73,13 +74,33 @@ const TAG_DESCRIPTOR = 0x0a; // field 1, length-delimited
 const TAG_HEADER = 0x12; // field 2, length-delimited
 const TAG_BODY = [0xc2, 0x3e]; // field 1000, length-delimited
 
+/** gRPC puts a 5-byte frame prefix (compression flag, length) in front of every message. */
+const GRPC_FRAME_PREFIX = 5;
+
+/**
+ * Zero bytes appended to data_header so that data_body starts 8-byte aligned in the receiver's
+ * message buffer (which gRPC allocates fresh, frame prefix first). Arrow then wraps the body
+ * in typed arrays directly instead of copying it to realign. Trailing bytes after the Message
+ * flatbuffer are ignored by every Arrow reader.
+ */
+function headerPadding(before: number, headerLength: number, bodyLength: number): number {
+  for (let pad = 0; pad < 16; pad++) {
+    const length = headerLength + pad;
+    const bodyOffset = before + 1 + varintLength(length) + length + TAG_BODY.length + varintLength(bodyLength);
+    if (bodyOffset % 8 === 0) return pad;
+  }
+  return 0;
+}
+
 /** Protobuf encoding of FlightData (fields 1, 2 and 1000) without an intermediate body copy. */
 export function encodeFlightData(data: OutgoingFlightData): Buffer {
   const { descriptor, header, body, bodyLength } = data;
-  let size = 0;
-  if (descriptor) size += 1 + varintLength(descriptor.byteLength) + descriptor.byteLength;
-  if (header.byteLength > 0) size += 1 + varintLength(header.byteLength) + header.byteLength;
-  if (bodyLength > 0) size += 2 + varintLength(bodyLength) + bodyLength;
+  const descriptorSize = descriptor ? 1 + varintLength(descriptor.byteLength) + descriptor.byteLength : 0;
+  const pad = bodyLength > 0 ? headerPadding(GRPC_FRAME_PREFIX + descriptorSize, header.byteLength, bodyLength) : 0;
+  const headerLength = header.byteLength + pad;
+  let size = descriptorSize;
+  if (headerLength > 0) size += 1 + varintLength(headerLength) + headerLength;
+  if (bodyLength > 0) size += TAG_BODY.length + varintLength(bodyLength) + bodyLength;
   const out = Buffer.allocUnsafe(size);
   let offset = 0;
   if (descriptor) {
@@ -88,11 +109,12 @@ export function encodeFlightData(data: OutgoingFlightData): Buffer {
     out.set(descriptor, offset);
     offset += descriptor.byteLength;
   }
-  if (header.byteLength > 0) {
+  if (headerLength > 0) {
     out[offset++] = TAG_HEADER;
-    offset = writeVarint(out, offset, header.byteLength);
+    offset = writeVarint(out, offset, headerLength);
     out.set(header, offset);
-    offset += header.byteLength;
+    out.fill(0, offset + header.byteLength, offset + headerLength);
+    offset += headerLength;
   }
   if (bodyLength > 0) {
     out[offset++] = TAG_BODY[0];

@@ -213,7 +213,8 @@ export class FlightServer {
 
       DoPut: this.streaming<ServerDuplexStream<WireFlightData, unknown>>('DoPut', async (call, ctx) => {
         if (!h.doPut) throw this.missing('DoPut');
-        const incoming = call[Symbol.asyncIterator]() as AsyncIterator<WireFlightData>;
+        // Arrow's reader returns its source when done; that must not destroy the call before the PutResult is sent.
+        const incoming = call.iterator({ destroyOnReturn: false }) as AsyncIterator<WireFlightData>;
         const first = await incoming.next();
         if (first.done) throw FlightError.invalidArgument('DoPut stream carried no FlightData');
         const descriptor = descriptorFromWire(first.value.flightDescriptor);

@@ -8,3 +8,13 @@ export {
   readParquet,
   parquetRowCount,
 } from './parquet.js';
+export { LocalWarehouse } from './warehouse.js';
+export {
+  type ManifestFile,
+  type TableManifest,
+  type ManifestStoreOptions,
+  MANIFEST_FILE,
+  ManifestStore,
+  coveredRanges,
+  sha256File,
+} from './manifest.js';

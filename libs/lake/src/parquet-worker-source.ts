@@ -5,7 +5,7 @@
  * It needs nothing but Node built-ins and parquet-wasm, whose resolved path it receives.
  *
  * Protocol (one worker serves several writes at once, keyed by id):
- *   → {op:'open', id, path, schemaIpc, options:{compression, rowGroupRows}}
+ *   → {op:'open', id, path, schemaIpc, options:{compression, rowGroupRows, plainColumns}}
  *   → {op:'batch', id, ipc}   an Arrow IPC stream of one record batch; acked once the writer took it
  *   → {op:'end', id} | {op:'abort', id}
  *   ← {op:'ack', id} | {op:'done', id, rows, bytes, sha256} | {op:'error', id, message}
@@ -15,18 +15,20 @@ export const parquetWorkerSource = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs/promises');
+const path = require('node:path');
 const parquet = require(workerData.parquetWasmPath);
 
 const writes = new Map();
 
 function writerProperties(options) {
-  return new parquet.WriterPropertiesBuilder()
+  let builder = new parquet.WriterPropertiesBuilder()
     .setCompression(options.compression)
     .setMaxRowGroupSize(options.rowGroupRows)
     .setStatisticsEnabled(parquet.EnabledStatistics.Chunk)
     .setDictionaryEnabled(true)
-    .setCreatedBy('chainlake')
-    .build();
+    .setCreatedBy('chainlake');
+  for (const column of options.plainColumns) builder = builder.setColumnDictionaryEnabled(column, false);
+  return builder.build();
 }
 
 function message(error) {
@@ -44,19 +46,25 @@ class Inbox {
   }
 }
 
+// A failure here must fail the write even if the Parquet stream were to end quietly on it.
 async function* wasmBatches(write) {
-  for (;;) {
-    const item = await write.inbox.next();
-    if (item.op === 'end') return;
-    if (item.op === 'abort') throw new Error('write aborted by the caller');
-    const table = parquet.Table.fromIPCStream(item.ipc);
-    const batches = table.recordBatches();
-    table.free();
-    parentPort.postMessage({ op: 'ack', id: write.id });
-    for (const batch of batches) {
-      write.rows += batch.numRows;
-      yield batch;
+  try {
+    for (;;) {
+      const item = await write.inbox.next();
+      if (item.op === 'end') return;
+      if (item.op === 'abort') throw new Error('write aborted by the caller');
+      const table = parquet.Table.fromIPCStream(item.ipc);
+      const batches = table.recordBatches();
+      table.free();
+      parentPort.postMessage({ op: 'ack', id: write.id });
+      for (const batch of batches) {
+        write.rows += batch.numRows;
+        yield batch;
+      }
     }
+  } catch (error) {
+    write.failure = error;
+    throw error;
   }
 }
 
@@ -70,6 +78,7 @@ async function run(write) {
   let bytes = 0;
   let file;
   try {
+    await fs.mkdir(path.dirname(write.path), { recursive: true });
     file = await fs.open(write.path, 'w');
     const batches = wasmBatches(write);
     const first = await batches.next();
@@ -85,6 +94,7 @@ async function run(write) {
       bytes += chunk.byteLength;
       await file.write(chunk);
     }
+    if (write.failure) throw write.failure;
     await file.close();
     parentPort.postMessage({ op: 'done', id: write.id, rows: write.rows, bytes, sha256: hash.digest('hex') });
   } catch (error) {

@@ -8,7 +8,7 @@ import {
   toInt64,
   type DatasetDef,
 } from '@chainlake/schema';
-import { HEX_VALUE, hexToDecimal, readSmall, readUint64, scanQuantity, word } from './hex.js';
+import { HEX_CLASS, INVALID, UPPER, hexToDecimal, readSmall, readUint64, scanQuantity, word } from './hex.js';
 import type { RawDatasetName, RawTables } from './raw.js';
 import { boolData, constantInt64, int32Data, Int64Writer, Utf8Writer } from './writers.js';
 
@@ -39,6 +39,12 @@ interface Utf8Column {
 type BlockTimes = Map<number | string, { lo: number; hi: number }>;
 
 const blockKey = (lo: number, hi: number): number | string => (hi < 0x200000 ? hi * TWO_32 + lo : `${hi}:${lo}`);
+
+/** Bytes [s, e) as a quoted string, shortened, for error messages. */
+function shownText(values: Uint8Array, s: number, e: number): string {
+  const text = textDecoder.decode(values.subarray(s, Math.min(e, s + 80)));
+  return JSON.stringify(e - s > 80 ? `${text}…` : text);
+}
 
 const isNull = (col: Utf8Column, i: number): boolean =>
   col.validity !== null && (col.validity[(col.base + i) >> 3] & (1 << ((col.base + i) & 7))) === 0;
@@ -88,10 +94,7 @@ class RawBatch {
 
   /** The value at row i, shortened, for error messages. */
   text(col: Utf8Column, i: number): string {
-    const s = col.offsets[col.base + i];
-    const e = col.offsets[col.base + i + 1];
-    const text = textDecoder.decode(col.values.subarray(s, Math.min(e, s + 80)));
-    return JSON.stringify(e - s > 80 ? `${text}…` : text);
+    return shownText(col.values, col.offsets[col.base + i], col.offsets[col.base + i + 1]);
   }
 
   malformed(col: Utf8Column, raw: string, typed: string, i: number): never {
@@ -169,7 +172,7 @@ function uint256Column(batch: RawBatch, raw: string, typed: string, nullable: bo
 function hexColumn(batch: RawBatch, raw: string, typed: string, bytes: number, nullable: boolean): Data {
   const col = batch.utf8(raw, typed, nullable);
   const { values, offsets, base } = col;
-  let upper = false;
+  let upper = 0;
   for (let i = 0; i < batch.length; i++) {
     if (nullable && isNull(col, i)) continue;
     const s = offsets[base + i];
@@ -182,13 +185,12 @@ function hexColumn(batch: RawBatch, raw: string, typed: string, bytes: number, n
       const expected = bytes > 0 ? `${bytes} bytes` : 'a whole number of bytes';
       batch.fail(raw, typed, i, `malformed hex ${batch.text(col, i)}: expected ${expected}`);
     }
-    for (let p = s + 2; p < e; p++) {
-      const c = values[p];
-      if (HEX_VALUE[c] < 0) batch.fail(raw, typed, i, `malformed hex ${batch.text(col, i)}`);
-      if (c < 97) upper ||= c >= 65;
-    }
+    let classes = 0;
+    for (let p = s + 2; p < e; p++) classes |= HEX_CLASS[values[p]];
+    if (classes & INVALID) batch.fail(raw, typed, i, `malformed hex ${batch.text(col, i)}`);
+    upper |= classes;
   }
-  if (!upper) return col.data;
+  if (!(upper & UPPER)) return col.data;
   const start = offsets[base];
   const end = offsets[base + batch.length];
   const lowered = values.slice();
@@ -275,19 +277,20 @@ function topicColumns(batch: RawBatch): Data[] {
       }
       const s = offsets[item];
       const e = offsets[item + 1];
-      const shown = () => JSON.stringify(textDecoder.decode(values.subarray(s, Math.min(e, s + 80))));
       if (e - s !== 66 || values[s] !== ZERO || values[s + 1] !== X) {
-        batch.fail('topics', typed, i, `malformed topic ${shown()}: expected 0x and 32 bytes of hex`);
+        batch.fail('topics', typed, i, `malformed topic ${shownText(values, s, e)}: expected 0x and 32 bytes of hex`);
       }
       const at = out.reserve(66);
       const bytes = out.bytes;
       bytes[at] = ZERO;
       bytes[at + 1] = X;
+      let classes = 0;
       for (let p = s + 2, q = at + 2; p < e; p++, q++) {
         const c = values[p];
-        if (HEX_VALUE[c] < 0) batch.fail('topics', typed, i, `malformed topic ${shown()}`);
+        classes |= HEX_CLASS[c];
         bytes[q] = c | 0x20;
       }
+      if (classes & INVALID) batch.fail('topics', typed, i, `malformed topic ${shownText(values, s, e)}`);
       out.commit(at + 66);
     }
   }

@@ -6,6 +6,15 @@ for (let i = 0; i < 6; i++) {
   HEX_VALUE[65 + i] = 10 + i;
 }
 
+/** 0 for 0-9 and a-f, UPPER for A-F, INVALID otherwise: OR it over a value's bytes, test once. */
+export const HEX_CLASS = new Uint8Array(256).fill(4);
+export const UPPER = 1;
+export const INVALID = 4;
+for (let c = 0; c < 256; c++) if (HEX_VALUE[c] >= 0) HEX_CLASS[c] = c >= 65 && c <= 70 ? UPPER : 0;
+
+/** POW10[i] = 10^i, exact up to 10^22. */
+export const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
+
 const ZERO = 48;
 const X = 120;
 const DECIMAL_ZERO = 48;
@@ -80,20 +89,22 @@ export function hexToDecimal(b: Uint8Array, p: number, e: number, out: Uint8Arra
     chunks[c++] = rem;
     while (top > 0 && limbs[top - 1] === 0) top--;
   }
-  // Most significant chunk without padding, the others as 9 digits each.
-  let v = chunks[c - 1];
+  // Most significant chunk without padding, the others as 9 digits each; chunks fit int32.
+  let v = chunks[c - 1] | 0;
   let digits = 1;
-  while (digits < 9 && v >= 10 ** digits) digits++;
+  while (digits < 9 && v >= POW10[digits]) digits++;
   for (let i = digits - 1; i >= 0; i--) {
-    out[at + i] = DECIMAL_ZERO + (v % 10);
-    v = Math.floor(v / 10);
+    const q = (v / 10) | 0;
+    out[at + i] = DECIMAL_ZERO + v - q * 10;
+    v = q;
   }
   at += digits;
   for (let j = c - 2; j >= 0; j--) {
-    v = chunks[j];
+    v = chunks[j] | 0;
     for (let i = 8; i >= 0; i--) {
-      out[at + i] = DECIMAL_ZERO + (v % 10);
-      v = Math.floor(v / 10);
+      const q = (v / 10) | 0;
+      out[at + i] = DECIMAL_ZERO + v - q * 10;
+      v = q;
     }
     at += 9;
   }

@@ -1,3 +1,4 @@
+import { POW10 } from './hex.js';
 import { Bool, Data, Int32, Int64, List, makeData, Field, TimestampMicrosecond, Utf8 } from 'apache-arrow';
 
 const HEX_DIGITS = new Uint8Array([...'0123456789abcdef'].map((c) => c.charCodeAt(0)));
@@ -111,28 +112,38 @@ export class Utf8Writer {
 
   /** Appends the RPC quantity form of a non-negative safe integer: `0x` + hex without leading zeros. */
   pushHexQuantity(value: number): void {
-    let p = this.reserve(16);
+    const lo = value >>> 0;
+    const hi = value > 0xffffffff ? Math.floor(value / 4294967296) : 0;
+    const digits = hi > 0 ? 8 + ((35 - Math.clz32(hi)) >> 2) : Math.max(1, (35 - Math.clz32(lo)) >> 2);
+    const p = this.reserve(2 + digits);
     const b = this.bytes;
-    b[p++] = ZERO;
-    b[p++] = X;
-    let digits = 1;
-    while (digits < 14 && value >= 16 ** digits) digits++;
-    for (let i = digits - 1; i >= 0; i--) {
-      b[p + i] = HEX_DIGITS[value % 16];
-      value = Math.floor(value / 16);
+    b[p] = ZERO;
+    b[p + 1] = X;
+    const end = p + 1 + digits;
+    for (let k = 0; k < digits; k++) {
+      b[end - k] = HEX_DIGITS[k < 8 ? (lo >>> (4 * k)) & 15 : (hi >>> (4 * (k - 8))) & 15];
     }
-    this.commit(p + digits);
+    this.commit(end + 1);
   }
 
   /** Appends the decimal form of a non-negative safe integer. */
   pushDecimal(value: number): void {
     let digits = 1;
-    while (digits < 16 && value >= 10 ** digits) digits++;
+    while (digits < 16 && value >= POW10[digits]) digits++;
     const p = this.reserve(digits);
     const b = this.bytes;
-    for (let i = digits - 1; i >= 0; i--) {
-      b[p + i] = ZERO + (value % 10);
-      value = Math.floor(value / 10);
+    let i = p + digits - 1;
+    // Floating-point % is slow; divide instead, in 32-bit integers once the value fits.
+    while (value > 0x7fffffff) {
+      const q = Math.floor(value / 10);
+      b[i--] = ZERO + (value - q * 10);
+      value = q;
+    }
+    let v = value | 0;
+    while (i >= p) {
+      const q = (v / 10) | 0;
+      b[i--] = ZERO + (v - q * 10);
+      v = q;
     }
     this.commit(p + digits);
   }
