@@ -105,7 +105,6 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
 
   const reorgTracker = new ReorgTracker(chain.finalized.bind(chain));
   const stop = new AbortController();
-  ctx.onShutdown(() => stop.abort());
 
   const loop = async (): Promise<void> => {
     let lastCut = Date.now();
@@ -154,5 +153,8 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
     process.exitCode = 1;
     process.kill(process.pid, 'SIGTERM');
   });
-  ctx.onShutdown(() => running);
+  ctx.onShutdown(async () => {
+    stop.abort();
+    await running;
+  });
 }

@@ -56,7 +56,8 @@ export class FlightClient {
 
   /** Fetches a stream; batches are decoded as they arrive. */
   async doGet(ticket: Buffer | string, opts: { signal?: AbortSignal } = {}): Promise<{ schema: Schema; batches: AsyncIterable<RecordBatch> }> {
-    return decodeFlightData(this.serverStream<WireFlightData>('DoGet', { ticket: asBuffer(ticket) }, opts.signal));
+    const { messages, cancel } = this.openServerStream<WireFlightData>('DoGet', { ticket: asBuffer(ticket) }, opts.signal);
+    return decodeFlightData(messages, cancel);
   }
 
   async doGetTable(ticket: Buffer | string): Promise<Table> {
@@ -154,8 +155,11 @@ export class FlightClient {
   }
 
   /** A server stream as an async iterable; stopping early or aborting the signal cancels the call. */
-  private async *serverStream<Res>(rpc: RpcName, request: unknown, signal?: AbortSignal): AsyncGenerator<Res> {
-    if (signal?.aborted) throw FlightError.cancelled(`${rpc} was cancelled by the caller`);
+  private serverStream<Res>(rpc: RpcName, request: unknown, signal?: AbortSignal): AsyncGenerator<Res> {
+    return this.openServerStream<Res>(rpc, request, signal).messages;
+  }
+
+  private openServerStream<Res>(rpc: RpcName, request: unknown, signal?: AbortSignal): { messages: AsyncGenerator<Res>; cancel: () => void } {
     const method = flightService[rpc];
     const call: ClientReadableStream<Res> = this.client.makeServerStreamRequest(
       path(rpc),
@@ -165,18 +169,22 @@ export class FlightClient {
       this.metadata(),
     );
     const cancel = (): void => call.cancel();
-    signal?.addEventListener('abort', cancel);
-    let finished = false;
-    try {
-      for await (const message of call) yield message as Res;
-      finished = true;
-    } catch (err) {
-      if (signal?.aborted) throw FlightError.cancelled(`${rpc} was cancelled by the caller`);
-      throw FlightError.fromGrpc(err);
-    } finally {
-      signal?.removeEventListener('abort', cancel);
-      if (!finished) call.cancel();
+    async function* messages(): AsyncGenerator<Res> {
+      if (signal?.aborted) cancel();
+      signal?.addEventListener('abort', cancel);
+      let finished = false;
+      try {
+        for await (const message of call) yield message as Res;
+        finished = true;
+      } catch (err) {
+        if (signal?.aborted) throw FlightError.cancelled(`${rpc} was cancelled by the caller`);
+        throw FlightError.fromGrpc(err);
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+        if (!finished) cancel();
+      }
     }
+    return { messages: messages(), cancel };
   }
 }
 

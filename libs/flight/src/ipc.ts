@@ -12,6 +12,7 @@ import { FlightError } from './errors.js';
 import type { OutgoingFlightData, WireFlightData } from './proto.js';
 
 const CONTINUATION = 0xffffffff;
+const EMPTY = new Uint8Array(0);
 
 /** Collects what the Arrow stream writer emits, synchronously, instead of queueing it. */
 class CollectingSink extends AsyncByteQueue {
@@ -205,6 +206,11 @@ async function* ipcStream(messages: AsyncIterable<WireFlightData>): AsyncGenerat
     yield prefix;
     yield dataHeader;
     if (dataBody.byteLength > 0) yield dataBody;
+    // Arrow's byte-stream adapter asks its source for one more chunk before it hands out a
+    // read that exactly drains its buffer. An empty chunk answers that at once, so each record
+    // batch is released when its own message arrives, not when the next one does (and is not
+    // lost when the next thing to arrive is an error status).
+    yield EMPTY;
   }
 }
 
@@ -213,10 +219,24 @@ export interface DecodedStream {
   batches: AsyncIterable<RecordBatch>;
 }
 
+/**
+ * Record batches until the stream ends. Leaving early calls `abandon`: Arrow's reader does not
+ * pass an early return down to its byte source, so the transport would never hear of it.
+ */
+async function* batchStream(reader: AsyncIterable<RecordBatch>, abandon: () => void): AsyncGenerator<RecordBatch> {
+  let complete = false;
+  try {
+    for await (const batch of reader) yield batch;
+    complete = true;
+  } finally {
+    if (!complete) abandon();
+  }
+}
+
 /** Reads a FlightData stream (schema message first) into a schema and a lazy stream of record batches. */
-export async function decodeFlightData(messages: AsyncIterable<WireFlightData>): Promise<DecodedStream> {
+export async function decodeFlightData(messages: AsyncIterable<WireFlightData>, abandon: () => void = () => undefined): Promise<DecodedStream> {
   const reader = await RecordBatchReader.from(ipcStream(messages));
   await reader.open();
   if (!reader.schema) throw FlightError.invalidArgument('the FlightData stream ended before its schema message');
-  return { schema: reader.schema, batches: reader as AsyncIterable<RecordBatch> };
+  return { schema: reader.schema, batches: batchStream(reader as AsyncIterable<RecordBatch>, abandon) };
 }

@@ -1,3 +1,4 @@
+import type { Data } from 'apache-arrow';
 import { rawTable, type RawTables } from './raw.js';
 import { Utf8ListWriter, Utf8Writer } from './writers.js';
 
@@ -218,7 +219,7 @@ export function rawTablesFromRpc(blocks: RpcBlock[], receipts: RpcReceipt[][]): 
     }
   }
 
-  const finish = <T extends Record<string, { finish(): import('apache-arrow').Data }>>(writers: T) =>
+  const finish = (writers: Record<string, { finish(): Data }>): Record<string, Data> =>
     Object.fromEntries(Object.entries(writers).map(([k, w]) => [k, w.finish()]));
   return {
     raw_blocks: rawTable('raw_blocks', finish(b)),

@@ -1,3 +1,4 @@
+import type { Data } from 'apache-arrow';
 import { rawTable, Utf8ListWriter, Utf8Writer, type RawTables } from '@chainlake/chain-evm';
 import { Random } from './random.js';
 
@@ -103,7 +104,7 @@ function writers(blocks: number, txs: number, logs: number): Writers {
   };
 }
 
-const finishAll = (group: Record<string, { finish(): ReturnType<Utf8Writer['finish']> | ReturnType<Utf8ListWriter['finish']> }>) =>
+const finishAll = (group: Record<string, { finish(): Data }>): Record<string, Data> =>
   Object.fromEntries(Object.entries(group).map(([name, w]) => [name, w.finish()]));
 
 /**
