@@ -1,6 +1,12 @@
 // Bundles one app (run from its folder) into dist/main.js: our own libs are compiled in from
 // their TypeScript sources, every npm dependency stays an external import resolved at run time.
+import { copyFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+
+// Files our libs read from beside their own module at run time; in a bundle that is dist/.
+const assets = ['libs/flight/src/flight.proto'];
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const keepExternal = {
   name: 'npm-dependencies-external',
@@ -23,3 +29,5 @@ await build({
   plugins: [keepExternal],
   logLevel: 'warning',
 });
+
+for (const asset of assets) await copyFile(repoRoot + asset, `dist/${asset.split('/').pop()}`);

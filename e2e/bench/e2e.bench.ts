@@ -1,6 +1,7 @@
 // End-to-end throughput: source → transformer → archiver → Parquet on loopback, as separate
 // processes against the real NATS. Prints blocks/s and transaction rows/s from the first
 // announced segment to the moment every row is recorded in the manifests.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
@@ -18,18 +19,28 @@ const env = meshEnv(prefix, dir.path, {
   CHAINLAKE_BACKFILL_FROM: '0',
   CHAINLAKE_BACKFILL_TO: String(BLOCKS - 1),
   CHAINLAKE_SYNTHETIC_TXS_PER_BLOCK: String(TXS_PER_BLOCK),
-  CHAINLAKE_LOG_LEVEL: 'warn',
+  CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS: '1000',
 });
 const raw = new SyntheticChain({ ...syntheticOptionsFromEnv(env), chainId: 1337 }).rawSegment(0, BLOCKS - 1);
 const expected = { blocks: raw.raw_blocks.numRows, transactions: raw.raw_transactions.numRows, logs: raw.raw_logs.numRows };
 const totalRows = expected.blocks + expected.transactions + expected.logs;
 
+/** User + system CPU seconds a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const manifests = new ManifestStore(new LocalWarehouse(join(dir.path, 'warehouse')));
-const mesh = startMesh(env, dir.path);
+// Consumers first, so that the clock measures the pipeline rather than process start-up.
+const mesh = startMesh(env, dir.path, ['transformer', 'archiver']);
 let started = 0;
 try {
+  await Promise.all(Object.values(mesh).map((p) => p.httpPort()));
+  Object.assign(mesh, startMesh(env, dir.path, ['source']));
   await mesh.source.waitForLog((l) => l.msg === 'source starting', 60_000);
   started = performance.now();
+  const cpuAtStart = new Map(Object.entries(mesh).map(([app, p]) => [app, cpuSeconds(p.child.pid!)]));
   for (;;) {
     const rows = await Promise.all(
       Object.keys(expected).map(async (t) => (await manifests.read('synthetic', t)).files.reduce((s, f) => s + f.rows, 0)),
@@ -39,11 +50,13 @@ try {
     await sleep(50);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = Object.entries(mesh).map(([app, p]) => `${app} ${(cpuSeconds(p.child.pid!) - (cpuAtStart.get(app) ?? 0)).toFixed(1)} s`).join(', ');
   console.log(
     `end to end (source → transformer → archiver → parquet): ${(BLOCKS / seconds).toFixed(0)} blocks/s, ` +
       `${(expected.transactions / seconds / 1000).toFixed(1)}k transaction rows/s, ${(totalRows / seconds / 1000).toFixed(1)}k rows/s all tables ` +
       `(${BLOCKS} blocks, ${expected.transactions} transactions, ${expected.logs} logs in ${seconds.toFixed(2)} s; target ≥ 100k transaction rows/s)`,
   );
+  console.log(`end to end CPU time: ${cpu} (2 cores: ${(2 * seconds).toFixed(1)} s available)`);
 } finally {
   await Promise.all(Object.values(mesh).map((p) => p.stop()));
   const bus = await connectBus({ servers: testNatsUrl(), prefix, name: 'bench-cleanup' });

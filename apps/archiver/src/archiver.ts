@@ -94,7 +94,11 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   };
   const flush = (): Promise<void> => (flushing = flushing.then(flushNow));
 
-  const timer = setInterval(() => void flush(), config.CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS);
+  // A buffer is written once it holds FLUSH_ROWS rows or its oldest segment is FLUSH_INTERVAL_MS old.
+  let oldestBufferedAt = 0;
+  const timer = setInterval(() => {
+    if (buffer.length > 0 && Date.now() - oldestBufferedAt >= config.CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS) void flush();
+  }, Math.min(250, config.CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS));
   ctx.onShutdown(async () => {
     clearInterval(timer);
     await flush();
@@ -124,6 +128,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
         return;
       }
       const rows = datasets.reduce((sum, d) => sum + tables[d].numRows, 0);
+      if (buffer.length === 0) oldestBufferedAt = Date.now();
       buffer.push({ chain: msg.chain, from: msg.from, to: msg.to, tables, rows, delivery });
       buffered += rows;
       bufferedRows.set(buffered);

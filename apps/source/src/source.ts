@@ -42,6 +42,7 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
 
   const flight = new FlightServer(spoolFlightHandlers(spool, 'source'), {
     host: config.CHAINLAKE_HOST,
+    advertiseHost: config.CHAINLAKE_ADVERTISE_HOST,
     port: config.CHAINLAKE_FLIGHT_PORT,
     onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
   });

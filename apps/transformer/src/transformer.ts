@@ -41,6 +41,7 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
 
   const flight = new FlightServer(spoolFlightHandlers(spool, 'transformer'), {
     host: config.CHAINLAKE_HOST,
+    advertiseHost: config.CHAINLAKE_ADVERTISE_HOST,
     port: config.CHAINLAKE_FLIGHT_PORT,
     onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
   });

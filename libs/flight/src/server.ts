@@ -19,6 +19,8 @@ import type { CallContext, FlightHandlers } from './types.js';
 export interface FlightServerOptions {
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
+  /** Host put in `location` when it differs from the bind address (e.g. binding 0.0.0.0 in a container). */
+  advertiseHost?: string;
   /** 0 picks a free port. */
   port: number;
   /** Largest gRPC message accepted or sent; default 64 MiB. */
@@ -82,7 +84,8 @@ export class FlightServer {
   /** grpc://host:port, known once started. */
   get location(): string {
     if (this.port === undefined) throw new Error('FlightServer.location is only known after start()');
-    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    const advertised = this.options.advertiseHost ?? this.host;
+    const host = advertised.includes(':') ? `[${advertised}]` : advertised;
     return `grpc://${host}:${this.port}`;
   }
 
@@ -142,7 +145,9 @@ export class FlightServer {
           const failure = this.statusFor(rpc, err, ctx);
           callback(failure ?? { code: status.CANCELLED, details: 'cancelled' });
         },
-      ).finally(release);
+      )
+        .catch((err: unknown) => this.statusFor(rpc, err, ctx))
+        .finally(release);
     };
   }
 
@@ -157,7 +162,10 @@ export class FlightServer {
           const failure = this.statusFor(rpc, err, ctx);
           if (failure) call.emit('error', failure);
         },
-      ).finally(release);
+      )
+        // answering can itself fail (stream already torn down); report it, never let it escape
+        .catch((err: unknown) => this.statusFor(rpc, err, ctx))
+        .finally(release);
     };
   }
 

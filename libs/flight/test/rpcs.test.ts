@@ -157,3 +157,15 @@ describe('metadata and upload RPCs', () => {
     await expect(client.getSchema({ type: 'FILE' } as unknown as FlightDescriptor)).rejects.toThrow('FlightDescriptor type must be PATH or CMD, got FILE');
   });
 });
+
+describe('server location', () => {
+  it('advertises the advertise host while binding another address', async () => {
+    const server = new FlightServer({}, { host: '0.0.0.0', advertiseHost: '127.0.0.1', port: 0 });
+    const port = await server.start();
+    expect(server.location).toBe(`grpc://127.0.0.1:${port}`);
+    const client = new FlightClient(server.location);
+    await expect(client.listActions()).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
+    client.close();
+    await server.stop(100);
+  });
+});

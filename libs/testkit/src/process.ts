@@ -22,7 +22,9 @@ export interface ServiceProcess {
 
 /** Runs one app from its TypeScript sources as a real process, the way the local mesh does. */
 export function spawnService(app: string, env: Record<string, string>, label = app): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
+  // CHAINLAKE_CPU_PROFILE_DIR=<dir> writes a V8 CPU profile of every spawned service on exit.
+  const profile = process.env.CHAINLAKE_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHAINLAKE_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
