@@ -5,15 +5,12 @@ import {
 } from '@chainlake/bus';
 import { rawDatasetNames } from '@chainlake/chain-evm';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
-import { FlightServer } from '@chainlake/flight';
-import { segmentKey, segmentTickets, spoolFlightHandlers, startSpoolReaper } from '@chainlake/segments';
+import { segmentKey, segmentTickets, startProducer } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
-import { Spool } from '@chainlake/spool';
 import type { Table } from 'apache-arrow';
 import type { SourceConfig } from './config.js';
 import { ReorgTracker } from './reorg.js';
 
-const MB = 1024 * 1024;
 const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteLength, 0);
 
 export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<void> {
@@ -33,27 +30,8 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
   await ensureStreams(bus);
   const cp = await checkpoints(bus);
 
-  const spool = await Spool.open({
-    dir: config.CHAINLAKE_SPOOL_DIR,
-    memoryBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB,
-    maxBytes: config.CHAINLAKE_SPOOL_MAX_MB * MB,
-  });
-  ctx.onShutdown(() => spool.close());
-
-  const flight = new FlightServer(spoolFlightHandlers(spool, 'source'), {
-    host: config.CHAINLAKE_HOST,
-    advertiseHost: config.CHAINLAKE_ADVERTISE_HOST,
-    port: config.CHAINLAKE_FLIGHT_PORT,
-    onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
-  });
-  await flight.start();
-  ctx.onShutdown(() => flight.stop(2000));
-  ctx.readiness('flight', () => flight.serving);
-  log.info({ location: flight.location }, 'flight listening');
-
   const rawSubject = bus.subjects.rawSegments(chainName);
-  const reaper = startSpoolReaper(bus, spool, bus.streams.raw, rawSubject, log);
-  ctx.onShutdown(() => reaper.stop());
+  const { spool, flight } = await startProducer(ctx, bus, bus.streams.raw, rawSubject);
 
   const produce = async (from: number, to: number, reason: 'new' | 'reproduced'): Promise<Record<string, string>> => {
     const raw = chain.rawSegment(from, to) as unknown as Record<string, Table>;

@@ -3,14 +3,11 @@ import {
   request, serveRequests, TypedSegmentMessage, type Bus,
 } from '@chainlake/bus';
 import { decode, rawDatasetNames, type RawTables } from '@chainlake/chain-evm';
-import { FlightServer } from '@chainlake/flight';
-import { SegmentFetcher, segmentKey, segmentTickets, spoolFlightHandlers, startSpoolReaper, type SegmentLocation } from '@chainlake/segments';
+import { SegmentFetcher, segmentKey, segmentTickets, startProducer, type SegmentLocation } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
-import { Spool } from '@chainlake/spool';
 import type { Table } from 'apache-arrow';
 import type { TransformerConfig } from './config.js';
 
-const MB = 1024 * 1024;
 const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteLength, 0);
 
 /** Asks the source (any replica) to produce a raw segment again, for when its spool lost it. */
@@ -32,27 +29,8 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
   const bus = await joinBus(ctx);
   await ensureStreams(bus);
 
-  const spool = await Spool.open({
-    dir: config.CHAINLAKE_SPOOL_DIR,
-    memoryBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB,
-    maxBytes: config.CHAINLAKE_SPOOL_MAX_MB * MB,
-  });
-  ctx.onShutdown(() => spool.close());
-
-  const flight = new FlightServer(spoolFlightHandlers(spool, 'transformer'), {
-    host: config.CHAINLAKE_HOST,
-    advertiseHost: config.CHAINLAKE_ADVERTISE_HOST,
-    port: config.CHAINLAKE_FLIGHT_PORT,
-    onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
-  });
-  await flight.start();
-  ctx.onShutdown(() => flight.stop(2000));
-  ctx.readiness('flight', () => flight.serving);
-  log.info({ location: flight.location }, 'flight listening');
-
   const typedSubject = bus.subjects.typedSegments(chainName);
-  const reaper = startSpoolReaper(bus, spool, bus.streams.typed, typedSubject, log);
-  ctx.onShutdown(() => reaper.stop());
+  const { spool, flight } = await startProducer(ctx, bus, bus.streams.typed, typedSubject);
 
   const fetcher = new SegmentFetcher();
   ctx.onShutdown(() => fetcher.close());

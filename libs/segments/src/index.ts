@@ -4,3 +4,5 @@ export { spoolFlightHandlers } from './serve.js';
 export { SegmentFetcher } from './fetch.js';
 export type { SegmentLocation } from './fetch.js';
 export { startSpoolReaper } from './reaper.js';
+export { producerConfigShape, startProducer } from './producer.js';
+export type { ProducerHost } from './producer.js';
