@@ -13,6 +13,8 @@ for (const app of selected) {
   const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
     env: { ...process.env, CHAINLAKE_SPOOL_DIR: process.env.CHAINLAKE_SPOOL_DIR ?? `./data/spool/${app}` },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: a Ctrl-C reaches the mesh only, which then stops the services in order.
+    detached: true,
   });
   children.set(app, child);
   for (const stream of [child.stdout, child.stderr]) {
