@@ -28,7 +28,8 @@ if listening "$NATS_PORT"; then
 else
   need_package nats-server
   as_root mkdir -p "$STATE_DIR/nats"
-  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+  as_root start-stop-daemon --start --oknodo --background --make-pidfile --pidfile "$STATE_DIR/nats-$NATS_PORT.pid" \
+    --exec /usr/sbin/nats-server -- \
     -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$STATE_DIR/nats" -l "$STATE_DIR/nats-server.log"
   wait_for "$NATS_PORT" "see $STATE_DIR/nats-server.log"
   echo "dev-services: started NATS with JetStream on 127.0.0.1:$NATS_PORT"
