@@ -6,7 +6,7 @@ import { meshEnv, startMesh } from './pipeline.js';
 
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || (!name.includes('{') && l.startsWith(`${name}{`)));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -64,8 +64,10 @@ describe('bad input never stops a service', () => {
     expect(reply.ok).toBe(true);
     const table = await sourceFlight.doGetTable(reply.tickets.raw_blocks);
     expect(table.numRows).toBe(50);
-    const health = await fetch(`http://127.0.0.1:${await mesh.source.httpPort()}/healthz`);
-    expect(health.status).toBe(200);
+    const port = await mesh.source.httpPort();
+    expect(await metric(port, 'chainlake_source_flight_rejected_tickets_total{code="INVALID_ARGUMENT"}')).toBe(3);
+    expect(await metric(port, 'chainlake_source_flight_rejected_tickets_total{code="NOT_FOUND"}')).toBe(1);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 
   it('dead-letters and counts an invalid segment message and goes on with the valid ones', async () => {

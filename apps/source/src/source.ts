@@ -68,6 +68,10 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
     handler: async (req) => {
       if (req.chain !== chainName) return { v: 1, ok: false, error: `this source serves chain "${chainName}", not "${req.chain}"` };
       if (req.to > chain.head()) return { v: 1, ok: false, error: `block ${req.to} is above the chain head ${chain.head()}` };
+      const maxBlocks = Math.max(10 * config.CHAINLAKE_SEGMENT_BLOCKS, 1000);
+      if (req.to - req.from + 1 > maxBlocks) {
+        return { v: 1, ok: false, error: `${req.to - req.from + 1} blocks requested; re-production is limited to ${maxBlocks} blocks at once` };
+      }
       const tickets = await produce(req.from, req.to, 'reproduced');
       log.info({ from: req.from, to: req.to }, 'segment re-produced on request');
       return { v: 1, ok: true, location: flight.location, tickets };

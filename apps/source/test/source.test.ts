@@ -70,6 +70,8 @@ describe('source service', () => {
     client.close();
     const tooHigh = await request(bus, subject, ReproduceRequest, ReproduceReply, { v: 1, chain: 'synthetic', from: 0, to: 10 ** 12 });
     expect(tooHigh).toMatchObject({ ok: false, error: expect.stringMatching(/above the chain head/) });
+    const tooMany = await request(bus, subject, ReproduceRequest, ReproduceReply, { v: 1, chain: 'synthetic', from: 0, to: 99_999 });
+    expect(tooMany).toMatchObject({ ok: false, error: expect.stringMatching(/limited to 1000 blocks/) });
     const otherChain = await request(bus, subject, ReproduceRequest, ReproduceReply, { v: 1, chain: 'eth', from: 0, to: 1 });
     expect(otherChain).toMatchObject({ ok: false, error: expect.stringMatching(/serves chain "synthetic"/) });
     expect(await source.stop()).toEqual({ code: 0, signal: null });

@@ -3,6 +3,7 @@ import {
   request, serveRequests, TypedSegmentMessage, type Bus,
 } from '@chainlake/bus';
 import { decode, rawDatasetNames, type RawTables } from '@chainlake/chain-evm';
+import { RowError } from '@chainlake/schema';
 import { SegmentFetcher, segmentKey, segmentTickets, startProducer, type SegmentLocation } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
 import type { Table } from 'apache-arrow';
@@ -24,6 +25,7 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
   const rowsOut = metrics.counter('rows_transformed_total', 'Typed rows produced', ['dataset']);
   const failures = metrics.counter('segment_failures_total', 'Segments that failed and were handed back for redelivery');
   const invalid = metrics.counter('invalid_messages_total', 'Messages rejected as invalid and dead-lettered');
+  const deadLettered = metrics.counter('segments_dead_lettered_total', 'Raw segments whose data could not be decoded, dead-lettered');
   const decodeSeconds = metrics.histogram('decode_seconds', 'Time to decode one raw segment', [], [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
 
   const bus = await joinBus(ctx);
@@ -70,8 +72,16 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
         segmentsDone.inc();
         for (const [name, t] of Object.entries(typed)) rowsOut.inc({ dataset: name }, t.numRows);
       } catch (err) {
+        const segment = `${msg.chain}:${msg.from}-${msg.to}`;
+        if (err instanceof RowError) {
+          // The chain's data itself cannot be decoded: retrying cannot help, an operator must look.
+          deadLettered.inc();
+          log.error({ segment, err: err.message }, 'raw segment cannot be decoded; dead-lettered');
+          await delivery.deadLetter(`${segment}: ${err.message}`);
+          return;
+        }
         failures.inc();
-        log.warn({ segment: `${msg.chain}:${msg.from}-${msg.to}`, err: String(err) }, 'segment failed; handing it back for redelivery');
+        log.warn({ segment, err: String(err) }, 'segment failed; handing it back for redelivery');
         delivery.nak(1000);
       }
     },

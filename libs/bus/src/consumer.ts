@@ -23,6 +23,12 @@ export interface Delivery {
   working(): void;
   /** Never redeliver. */
   term(): void;
+  /**
+   * For a message that can never succeed (its content is bad, not the moment): stores it on the
+   * service's dead-letter subject with the reason, then terms it. If the dead letter cannot be
+   * stored the message is handed back for redelivery instead, so nothing is lost.
+   */
+  deadLetter(reason: string): Promise<void>;
   /** 0 on the first delivery. */
   readonly redeliveryCount: number;
   readonly streamSeq: number;
@@ -88,7 +94,10 @@ async function upsertConsumer(bus: Bus, stream: string, config: Partial<Consumer
 
 class DeliveryImpl implements Delivery {
   settled = false;
-  constructor(private readonly msg: JsMsg) {}
+  constructor(
+    private readonly msg: JsMsg,
+    private readonly sendToDeadLetter: (msg: JsMsg, reason: string) => Promise<boolean>,
+  ) {}
   get redeliveryCount(): number {
     return this.msg.info.deliveryCount - 1;
   }
@@ -109,6 +118,10 @@ class DeliveryImpl implements Delivery {
   term(): void {
     this.settled = true;
     this.msg.term();
+  }
+  async deadLetter(reason: string): Promise<void> {
+    this.settled = true;
+    await this.sendToDeadLetter(this.msg, reason);
   }
 }
 
@@ -206,7 +219,7 @@ class DurableConsumerLoop<T> implements DurableConsumer {
       await this.deadLetter(msg, err as Error);
       return;
     }
-    const delivery = new DeliveryImpl(msg);
+    const delivery = new DeliveryImpl(msg, (m, reason) => this.storeDeadLetter(m, reason));
     try {
       await this.options.handler(message, delivery);
     } catch (err) {
@@ -221,26 +234,30 @@ class DurableConsumerLoop<T> implements DurableConsumer {
 
   private async deadLetter(msg: JsMsg, err: Error): Promise<void> {
     const error = err instanceof MessageError ? err : new MessageError(err.message);
-    const { service } = this.options;
     this.bus.log.warn({ ...this.context, subject: msg.subject, streamSeq: msg.info.streamSequence, err: error.message }, 'invalid message dead-lettered');
+    if (await this.storeDeadLetter(msg, error.message)) this.options.onInvalid?.(error, msg.data);
+  }
+
+  /** Publishes the dead letter and terms the message; on failure naks it instead and says false. */
+  private async storeDeadLetter(msg: JsMsg, reason: string): Promise<boolean> {
+    const { service } = this.options;
     try {
       await publishDurable(this.bus, this.bus.subjects.deadLetter(service), DeadLetterMessage, {
         v: 1,
         service,
         subject: msg.subject,
-        reason: error.message,
+        reason,
         data: Buffer.from(msg.data).toString('base64'),
       });
     } catch (publishError) {
       // Keep the message until its dead letter is safely stored.
       this.bus.log.error({ ...this.context, err: (publishError as Error).message }, 'dead-letter publish failed; redelivering');
       msg.nak(retryDelayMs(msg.info.deliveryCount - 1));
-      return;
+      return false;
     }
     msg.term();
-    this.options.onInvalid?.(error, msg.data);
-  }
-}
+    return true;
+  }}
 
 /**
  * Consumes `filterSubject` from `stream` through a durable pull consumer (explicit ack, deliver all), created or

@@ -116,6 +116,25 @@ describe('consumeDurable', () => {
     expect((await bus.jsm.consumers.info(bus.streams.raw, 'archiver')).num_ack_pending).toBe(0);
   });
 
+  it('dead-letters a message the handler finds it can never process, and never redelivers it', async () => {
+    const bus = await open('dlqhandler');
+    const subject = bus.subjects.rawSegments('synthetic');
+    await publishDurable(bus, subject, RawSegmentMessage, segment(7));
+    const deliveries: number[] = [];
+    await consume(bus, 'transformer', async (m, d) => {
+      deliveries.push(m.from);
+      await d.deadLetter('raw_transactions.value row 3: malformed hex quantity "0xzz"');
+    });
+    await waitFor(async () => (await bus.jsm.streams.info(bus.streams.deadLetter)).state.messages === 1, 'dead letter stored');
+    const info = await bus.jsm.streams.info(bus.streams.deadLetter);
+    const letter = DeadLetterMessage.decode((await bus.jsm.streams.getMessage(bus.streams.deadLetter, { seq: info.state.first_seq }))!.data);
+    expect(letter).toMatchObject({ service: 'transformer', subject, reason: expect.stringMatching(/malformed hex/) });
+    expect(RawSegmentMessage.decode(Buffer.from(letter.data, 'base64')).from).toBe(7);
+    await sleep(1500);
+    expect(deliveries).toEqual([7]);
+    expect((await bus.jsm.consumers.info(bus.streams.raw, 'transformer')).num_ack_pending).toBe(0);
+  });
+
   it('redelivers a nak’ed message', async () => {
     const bus = await open('nak');
     const deliveries: number[] = [];

@@ -22,6 +22,7 @@ export interface ProducerHost {
     CHAINLAKE_SPOOL_DIR: string; CHAINLAKE_SPOOL_MEMORY_MB: number; CHAINLAKE_SPOOL_MAX_MB: number;
   };
   log: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+  metrics: { counter(name: string, help: string, labelNames?: string[]): { inc(labels: Record<string, string>): void } };
   onShutdown(fn: () => Promise<void> | void): void;
   readiness(name: string, check: () => boolean): void;
 }
@@ -39,7 +40,8 @@ export async function startProducer(host: ProducerHost, bus: Bus, stream: string
   });
   host.onShutdown(() => spool.close());
 
-  const flight = new FlightServer(spoolFlightHandlers(spool, host.name), {
+  const rejected = host.metrics.counter('flight_rejected_tickets_total', 'DoGet tickets refused (malformed, or naming a segment not held)', ['code']);
+  const flight = new FlightServer(spoolFlightHandlers(spool, host.name, (err) => rejected.inc({ code: err.code })), {
     host: config.CHAINLAKE_HOST,
     advertiseHost: config.CHAINLAKE_ADVERTISE_HOST,
     port: config.CHAINLAKE_FLIGHT_PORT,
