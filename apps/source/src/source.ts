@@ -36,7 +36,7 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
   const produce = async (from: number, to: number, reason: 'new' | 'reproduced'): Promise<Record<string, string>> => {
     const raw = chain.rawSegment(from, to) as unknown as Record<string, Table>;
     const key = segmentKey({ chain: chainName, from, to });
-    await spool.put(key, raw, reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : {});
+    await spool.put(key, raw, reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal });
     const usage = spool.usage();
     spoolBytes.set({ tier: 'memory' }, usage.memoryBytes);
     spoolBytes.set({ tier: 'disk' }, usage.diskBytes);
@@ -87,12 +87,11 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
   log.info({ next, last: last ?? 'follow', resumed: saved !== undefined }, 'source starting');
 
   const reorgTracker = new ReorgTracker(chain.finalized.bind(chain));
-  const stop = new AbortController();
 
   const loop = async (): Promise<void> => {
     let lastCut = Date.now();
     let announcedDone = false;
-    while (!stop.signal.aborted) {
+    while (!ctx.signal.aborted) {
       const head = chain.head();
       headGauge.set(head);
       lagGauge.set(Math.max(0, head - next + 1));
@@ -113,13 +112,13 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
           announcedDone = true;
           log.info({ last }, 'backfill complete');
         }
-        await sleep(config.CHAINLAKE_POLL_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+        await sleep(config.CHAINLAKE_POLL_INTERVAL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
         continue;
       }
       const atTip = end === head;
       const full = end - next + 1 >= config.CHAINLAKE_SEGMENT_BLOCKS;
       if (!full && atTip && Date.now() - lastCut < config.CHAINLAKE_SEGMENT_INTERVAL_MS) {
-        await sleep(config.CHAINLAKE_POLL_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+        await sleep(config.CHAINLAKE_POLL_INTERVAL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
         continue;
       }
       const to = Math.min(next + config.CHAINLAKE_SEGMENT_BLOCKS - 1, end);
@@ -131,13 +130,10 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
     }
   };
   const running = loop().catch((err) => {
-    if (stop.signal.aborted) return;
+    if (ctx.signal.aborted) return;
     log.error({ err: String(err), stack: (err as Error).stack }, 'source loop failed');
     process.exitCode = 1;
     process.kill(process.pid, 'SIGTERM');
   });
-  ctx.onShutdown(async () => {
-    stop.abort();
-    await running;
-  });
+  ctx.onShutdown(() => running);
 }

@@ -76,4 +76,17 @@ describe('source service', () => {
     expect(otherChain).toMatchObject({ ok: false, error: expect.stringMatching(/serves chain "synthetic"/) });
     expect(await source.stop()).toEqual({ code: 0, signal: null });
   });
+
+  it('stops producing when its spool is full and nobody consumes, and still shuts down cleanly', async () => {
+    const source = spawnService('source', { ...env, CHAINLAKE_BACKFILL_TO: '99999', CHAINLAKE_SEGMENT_BLOCKS: '10', CHAINLAKE_SPOOL_MAX_MB: '1' });
+    await source.waitForLog((l) => l.msg === 'source starting');
+    await new Promise((r) => setTimeout(r, 1500));
+    const announced = (await bus.jsm.streams.info(bus.streams.raw)).state.messages;
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await bus.jsm.streams.info(bus.streams.raw)).state.messages).toBe(announced);
+    expect(announced).toBeLessThan(20);
+    const started = Date.now();
+    expect(await source.stop()).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

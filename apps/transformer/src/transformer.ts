@@ -44,7 +44,7 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
     const typed = decode(raw as unknown as RawTables, config.CHAINLAKE_CHAIN_ID) as unknown as Record<string, Table>;
     decodeSeconds.observe((performance.now() - started) / 1000);
     const key = segmentKey({ chain, from, to });
-    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000 } : {});
+    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal });
     return { key, typed };
   };
 

@@ -65,11 +65,12 @@ export class Spool {
 
   /**
    * Stores the datasets of one segment, replacing an earlier copy. Waits while the spool is full
-   * unless `urgent` (a re-production somebody is waiting for), which may go over the limit.
+   * unless `urgent` (a re-production somebody is waiting for), which may go over the limit; an
+   * aborted `signal` ends the wait with its reason (a service shutting down).
    */
-  async put(key: string, tables: Record<string, Table>, options: { urgent?: boolean; ttlMs?: number } = {}): Promise<void> {
+  async put(key: string, tables: Record<string, Table>, options: { urgent?: boolean; ttlMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
-    if (!options.urgent) await this.waitForRoom(bytes);
+    if (!options.urgent) await this.waitForRoom(bytes, options.signal);
     if (this.closed) throw new SpoolClosedError();
     await this.release(key);
     const entry: Entry = { key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined };
@@ -139,11 +140,16 @@ export class Spool {
     for (const key of [...this.entries.keys()]) await this.release(key);
   }
 
-  private async waitForRoom(bytes: number): Promise<void> {
+  private async waitForRoom(bytes: number, signal?: AbortSignal): Promise<void> {
     // A segment larger than the whole spool is let in once the spool is empty, never refused forever.
     while (!this.closed && this.entries.size > 0 && this.memoryBytes + this.diskBytes + bytes > this.options.maxBytes) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
     }
+    signal?.throwIfAborted();
   }
 
   private wake(): void {

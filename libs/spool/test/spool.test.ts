@@ -54,6 +54,19 @@ describe('Spool', () => {
     await dir.remove();
   });
 
+  it('stops waiting for room when the signal is aborted', async () => {
+    const dir = await tempDir('spool');
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: 1 << 20, maxBytes: 1 });
+    await spool.put('s1', { t: table(10) });
+    const shutdown = new AbortController();
+    const waiting = spool.put('s2', { t: table(10) }, { signal: shutdown.signal });
+    shutdown.abort(new Error('shutting down'));
+    await expect(waiting).rejects.toThrow('shutting down');
+    expect(spool.has('s2')).toBe(false);
+    await spool.close();
+    await dir.remove();
+  });
+
   it('lets an urgent re-production past the limit and expires it after its ttl', async () => {
     const dir = await tempDir('spool');
     const spool = await Spool.open({ dir: dir.path, memoryBytes: 1, maxBytes: 1 });
