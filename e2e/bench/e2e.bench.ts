@@ -21,7 +21,7 @@ const env = meshEnv(prefix, dir.path, {
   CHAINLAKE_SYNTHETIC_TXS_PER_BLOCK: String(TXS_PER_BLOCK),
   CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS: '1000',
 });
-const raw = new SyntheticChain({ ...syntheticOptionsFromEnv(env), chainId: 1337 }).rawSegment(0, BLOCKS - 1);
+const raw = new SyntheticChain(syntheticOptionsFromEnv(env)).rawSegment(0, BLOCKS - 1);
 const expected = { blocks: raw.raw_blocks.numRows, transactions: raw.raw_transactions.numRows, logs: raw.raw_logs.numRows };
 const totalRows = expected.blocks + expected.transactions + expected.logs;
 

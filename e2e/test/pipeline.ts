@@ -32,7 +32,7 @@ export function startMesh(env: Record<string, string>, dir: string, apps = ['sou
 
 /** The generator's own rows for [from, to], decoded in-process: what the lake must hold. */
 export function expectedTables(env: Record<string, string>, from: number, to: number): Record<string, Table> {
-  const chain = new SyntheticChain({ ...syntheticOptionsFromEnv(env), chainId: Number(env.CHAINLAKE_CHAIN_ID) });
+  const chain = new SyntheticChain(syntheticOptionsFromEnv(env));
   return decode(chain.rawSegment(from, to), Number(env.CHAINLAKE_CHAIN_ID)) as unknown as Record<string, Table>;
 }
 

@@ -16,7 +16,7 @@ const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteL
 export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<void> {
   const { config, log, metrics } = ctx;
   const chainName = config.CHAINLAKE_CHAIN;
-  const chain = new SyntheticChain({ ...syntheticOptionsFromEnv(process.env), chainId: config.CHAINLAKE_CHAIN_ID });
+  const chain = new SyntheticChain(syntheticOptionsFromEnv(process.env));
 
   const produced = metrics.counter('blocks_produced_total', 'Blocks announced as raw segments');
   const segments = metrics.counter('segments_produced_total', 'Raw segments announced', ['reason']);

@@ -32,7 +32,7 @@ describe('transformer service', () => {
     await dir.remove();
   });
 
-  const expected = () => decode(new SyntheticChain({ ...syntheticOptionsFromEnv(env), chainId: 1337 }).rawSegment(0, 49), 1337);
+  const expected = () => decode(new SyntheticChain(syntheticOptionsFromEnv(env)).rawSegment(0, 49), 1337);
 
   it('announces every raw segment as a typed segment whose datasets decode exactly', async () => {
     const deadline = Date.now() + 30_000;

@@ -33,8 +33,8 @@ function timestamp(env: NodeJS.ProcessEnv, name: string, fallback: number): numb
 }
 
 /**
- * Synthetic chain options from CHAINLAKE_SYNTHETIC_* variables (defaults in parentheses): SEED (1),
- * CHAIN_ID (1337), BLOCK_TIME_MS (1000), TXS_PER_BLOCK (100), LOGS_PER_TX (2), FINALITY_DEPTH (64),
+ * Synthetic chain options from CHAINLAKE_CHAIN_ID (1337, shared by every service) and the
+ * CHAINLAKE_SYNTHETIC_* variables (defaults in parentheses): SEED (1), BLOCK_TIME_MS (1000), TXS_PER_BLOCK (100), LOGS_PER_TX (2), FINALITY_DEPTH (64),
  * GENESIS_MS (2024-01-01T00:00:00Z; ms or ISO 8601), REORG_EVERY (0 = off), REORG_DEPTH (3).
  * An invalid value throws an Error naming the variable.
  */
@@ -49,7 +49,7 @@ export function syntheticOptionsFromEnv(env: NodeJS.ProcessEnv): SyntheticChainO
   }
   return {
     seed: integer(env, 'CHAINLAKE_SYNTHETIC_SEED', 1, Number.MIN_SAFE_INTEGER),
-    chainId: integer(env, 'CHAINLAKE_SYNTHETIC_CHAIN_ID', 1337, 1),
+    chainId: integer(env, 'CHAINLAKE_CHAIN_ID', 1337, 1),
     blockTimeMs: integer(env, 'CHAINLAKE_SYNTHETIC_BLOCK_TIME_MS', 1000, 1),
     txsPerBlock: number(env, 'CHAINLAKE_SYNTHETIC_TXS_PER_BLOCK', 100, 0),
     logsPerTx: number(env, 'CHAINLAKE_SYNTHETIC_LOGS_PER_TX', 2, 0),

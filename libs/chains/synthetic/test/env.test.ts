@@ -21,7 +21,7 @@ describe('syntheticOptionsFromEnv', () => {
     expect(
       syntheticOptionsFromEnv({
         CHAINLAKE_SYNTHETIC_SEED: '42',
-        CHAINLAKE_SYNTHETIC_CHAIN_ID: '31337',
+        CHAINLAKE_CHAIN_ID: '31337',
         CHAINLAKE_SYNTHETIC_BLOCK_TIME_MS: '250',
         CHAINLAKE_SYNTHETIC_TXS_PER_BLOCK: '500',
         CHAINLAKE_SYNTHETIC_LOGS_PER_TX: '1.5',
@@ -46,7 +46,7 @@ describe('syntheticOptionsFromEnv', () => {
 
   it.each([
     ['CHAINLAKE_SYNTHETIC_SEED', '1.5'],
-    ['CHAINLAKE_SYNTHETIC_CHAIN_ID', '0'],
+    ['CHAINLAKE_CHAIN_ID', '0'],
     ['CHAINLAKE_SYNTHETIC_BLOCK_TIME_MS', 'fast'],
     ['CHAINLAKE_SYNTHETIC_TXS_PER_BLOCK', '-1'],
     ['CHAINLAKE_SYNTHETIC_LOGS_PER_TX', 'two'],
