@@ -20,13 +20,15 @@ export interface ArchiveTarget {
   table: string;
   scheme: PartitionScheme;
   parquet: ParquetWriteOptions;
+  /** A run with more rows is cut into several files, between blocks. */
+  maxRowsPerFile: number;
 }
 
-interface Part { path: string; start: number; end: number; slices: Table[] }
+export interface Part { path: string; start: number; end: number; slices: Table[] }
 
 /**
  * Writes the rows of the given segments that no existing file covers, one Parquet file per
- * contiguous run of blocks per partition, and records them in the manifest — all under the
+ * contiguous run of blocks per partition (several, numbered, past `maxRowsPerFile`), and records them in the manifest — all under the
  * table's lock, so a redelivered or overlapping segment never yields a row twice.
  */
 export async function archiveSegments(target: ArchiveTarget, segments: readonly SegmentRows[]): Promise<ManifestFile[]> {
@@ -60,8 +62,8 @@ export async function archiveSegments(target: ArchiveTarget, segments: readonly 
     const writeId = newWriteId();
     // Parts are written concurrently: lake's writer pool encodes different files on different cores.
     const files = await Promise.all(
-      parts.filter((part) => part.slices.length > 0).map(async (part): Promise<ManifestFile> => {
-        const name = dataFileName({ table, start: part.start, end: part.end, n: 0, writeId });
+      parts.flatMap((part) => splitByRows(part, target.maxRowsPerFile)).map(async ({ part, n }): Promise<ManifestFile> => {
+        const name = dataFileName({ table, start: part.start, end: part.end, n, writeId });
         const staging = await warehouse.stagingPath(name);
         const file = await writeParquet(staging, part.slices[0].schema, part.slices.flatMap((s) => s.batches), target.parquet);
         await warehouse.publish(staging, warehouse.dataPath(namespace, table, part.path, name));
@@ -75,6 +77,40 @@ export async function archiveSegments(target: ArchiveTarget, segments: readonly 
     return { ...manifest, files: [...manifest.files, ...adopted, ...written], updatedAt: new Date().toISOString() };
   });
   return written;
+}
+
+/**
+ * The files of one part: all of it, or pieces of at most `maxRows` rows cut only between blocks
+ * (a block's rows always stay in one file), together covering exactly the part's block range.
+ */
+export function splitByRows(part: Part, maxRows: number): Array<{ part: Part; n: number }> {
+  const total = part.slices.reduce((sum, s) => sum + s.numRows, 0);
+  if (total === 0) return [];
+  if (total <= maxRows) return [{ part, n: 0 }];
+  const files: Part[] = [];
+  let current: Part = { path: part.path, start: part.start, end: part.end, slices: [] };
+  let rows = 0;
+  for (const slice of part.slices) {
+    const blocks = slice.getChild('block_number')!;
+    let from = 0;
+    for (let i = 0; i < slice.numRows; ) {
+      const block = Number(blocks.get(i));
+      let next = i + 1;
+      while (next < slice.numRows && Number(blocks.get(next)) === block) next++;
+      if (rows > 0 && rows + (next - i) > maxRows) {
+        if (i > from) current.slices.push(slice.slice(from, i));
+        files.push({ ...current, end: block - 1 });
+        current = { path: part.path, start: block, end: part.end, slices: [] };
+        rows = 0;
+        from = i;
+      }
+      rows += next - i;
+      i = next;
+    }
+    if (slice.numRows > from) current.slices.push(slice.slice(from));
+  }
+  files.push(current);
+  return files.map((file, n) => ({ part: file, n }));
 }
 
 /**

@@ -48,7 +48,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   const manifests = new ManifestStore(warehouse);
   const parquet = { compression: config.CHAINLAKE_PARQUET_COMPRESSION, rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS };
   const targets = new Map<string, ArchiveTarget>(
-    datasets.map((name) => [name, { warehouse, manifests, namespace: chainName, table: name, scheme, parquet }]),
+    datasets.map((name) => [name, { warehouse, manifests, namespace: chainName, table: name, scheme, parquet, maxRowsPerFile: config.CHAINLAKE_PARQUET_ROWS_PER_FILE }]),
   );
   const cleared = await warehouse.clearStaging();
   for (const target of targets.values()) {

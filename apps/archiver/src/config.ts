@@ -7,6 +7,7 @@ export const archiverConfigShape = {
   CHAINLAKE_PARTITION: env.string('block_range:10000'),
   CHAINLAKE_PARQUET_COMPRESSION: env.enumOf(['snappy', 'zstd', 'gzip', 'lz4', 'none'] as const, 'snappy'),
   CHAINLAKE_PARQUET_ROW_GROUP_ROWS: env.int(122_880, { min: 1 }),
+  CHAINLAKE_PARQUET_ROWS_PER_FILE: env.int(1_000_000, { min: 1 }),
   CHAINLAKE_ARCHIVER_FLUSH_ROWS: env.int(250_000, { min: 1 }),
   CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS: env.int(5000, { min: 10 }),
   CHAINLAKE_ARCHIVER_CONCURRENCY: env.int(4, { min: 1, max: 64 }),

@@ -41,7 +41,7 @@ describe('archiveSegments', () => {
   beforeEach(async () => {
     dir = await tempDir('archive');
     const warehouse = new LocalWarehouse(dir.path);
-    target = { warehouse, manifests: new ManifestStore(warehouse), namespace: 'synthetic', table: 'transactions', scheme: parsePartitionScheme('block_range:100'), parquet: {} };
+    target = { warehouse, manifests: new ManifestStore(warehouse), namespace: 'synthetic', table: 'transactions', scheme: parsePartitionScheme('block_range:100'), parquet: {}, maxRowsPerFile: 1_000_000 };
   });
   afterEach(() => dir.remove());
 
@@ -89,6 +89,21 @@ describe('archiveSegments', () => {
     ]);
     const dirs = await readdir(join(target.warehouse.tableDir('synthetic', 'transactions'), 'data'));
     expect(dirs.sort()).toEqual(['date=1970-01-01', 'date=1970-01-02', 'date=1970-01-03']);
+  });
+
+  it('cuts a run into numbered files of at most maxRowsPerFile rows, between blocks, covering it exactly', async () => {
+    target.maxRowsPerFile = 25;
+    const files = await archiveSegments(target, [segment(0, 29), segment(30, 49)]);
+    expect(files.map((f) => [f.start, f.end, f.rows, f.path.match(/_(\d+)-[a-z0-9]+\.parquet$/)![1]])).toEqual([
+      [0, 11, 24, '0'],
+      [12, 23, 24, '1'],
+      [24, 35, 24, '2'],
+      [36, 47, 24, '3'],
+      [48, 49, 4, '4'],
+    ]);
+    const rows = await lakeRows(target);
+    expect(rows.length).toBe(100);
+    expect(new Set(rows).size).toBe(100);
   });
 
   it('slices a sorted table by block range without copying', () => {
