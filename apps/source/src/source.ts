@@ -7,11 +7,10 @@ import { rawDatasetNames } from '@chainlake/chain-evm';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
 import { segmentKey, segmentTickets, startProducer } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
+import { tableBytes } from '@chainlake/spool';
 import type { Table } from 'apache-arrow';
 import type { SourceConfig } from './config.js';
 import { ReorgTracker } from './reorg.js';
-
-const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteLength, 0);
 
 export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<void> {
   const { config, log, metrics } = ctx;

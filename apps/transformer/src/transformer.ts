@@ -6,10 +6,9 @@ import { decode, rawDatasetNames, type RawTables } from '@chainlake/chain-evm';
 import { RowError } from '@chainlake/schema';
 import { SegmentFetcher, segmentKey, segmentTickets, startProducer, type SegmentLocation } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
+import { tableBytes } from '@chainlake/spool';
 import type { Table } from 'apache-arrow';
 import type { TransformerConfig } from './config.js';
-
-const tableBytes = (t: Table): number => t.data.reduce((sum, d) => sum + d.byteLength, 0);
 
 /** Asks the source (any replica) to produce a raw segment again, for when its spool lost it. */
 async function reproduceRaw(bus: Bus, chain: string, from: number, to: number): Promise<SegmentLocation> {

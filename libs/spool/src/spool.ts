@@ -32,7 +32,8 @@ export class SpoolClosedError extends Error {
   }
 }
 
-const tableBytes = (table: Table): number => table.data.reduce((sum, d) => sum + d.byteLength, 0);
+/** Bytes of the Arrow buffers behind a table: what it costs to hold, and roughly to send. */
+export const tableBytes = (table: Table): number => table.data.reduce((sum, d) => sum + d.byteLength, 0);
 const safeName = (key: string): string => key.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 /**
