@@ -11,6 +11,10 @@ export {
   ReproduceRequest,
   ReproduceReply,
   DeadLetterMessage,
+  WindowResultMessage,
+  DefineRequest,
+  DropRequest,
+  DefinitionReply,
   type MessageOf,
   type RawSegment,
   type TypedSegment,
@@ -23,5 +27,5 @@ export {
 export { publishDurable, publishCore } from './publish.js';
 export { consumeDurable, type ConsumeOptions, type Delivery, type DurableConsumer } from './consumer.js';
 export { consumerProgress, type ConsumerProgress } from './progress.js';
-export { checkpoints, type Checkpoints } from './checkpoints.js';
+export { checkpoints, keyValue, objectStore, type Checkpoints } from './checkpoints.js';
 export { serveRequests, request, type RequestServer, type VersionedReply } from './requests.js';

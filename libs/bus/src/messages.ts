@@ -65,6 +65,26 @@ const deadLetter = z.object({
   data: z.base64(),
 });
 
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const windowResult = z.object({
+  v: z.literal(1),
+  definition: z.string().min(1),
+  windowStart: z.iso.datetime({ offset: true }),
+  windowEnd: z.iso.datetime({ offset: true }),
+  group: z.record(z.string(), scalar),
+  values: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
+  rows: count,
+  revision: z.int().nonnegative(),
+});
+
+/** The definition itself is checked by the analytics service (@chainlake/aggregation), which knows the datasets. */
+const defineRequest = z.object({ v: z.literal(1), definition: z.unknown() });
+const dropRequest = z.object({ v: z.literal(1), name: z.string().min(1) });
+const definitionReply = z.discriminatedUnion('ok', [
+  z.object({ v: z.literal(1), ok: z.literal(true), name: z.string().min(1) }),
+  z.object({ v: z.literal(1), ok: z.literal(false), error: z.string().min(1) }),
+]);
+
 export const RawSegmentMessage = jsonCodec('RawSegmentMessage', rawSegment);
 export const TypedSegmentMessage = jsonCodec('TypedSegmentMessage', typedSegment);
 export const HeadMessage = jsonCodec('HeadMessage', head);
@@ -74,6 +94,11 @@ export const ReproduceRequest = jsonCodec('ReproduceRequest', reproduceRequest);
 export const ReproduceReply = jsonCodec('ReproduceReply', reproduceReply);
 /** What `consumeDurable` publishes to `deadLetter(service)` for a message it could not decode; `data` is the raw payload in base64. */
 export const DeadLetterMessage = jsonCodec('DeadLetterMessage', deadLetter);
+/** A window result on `analytics(<definition>)`; a later revision of the same window and group replaces it. */
+export const WindowResultMessage = jsonCodec('WindowResultMessage', windowResult);
+export const DefineRequest = jsonCodec('DefineRequest', defineRequest);
+export const DropRequest = jsonCodec('DropRequest', dropRequest);
+export const DefinitionReply = jsonCodec('DefinitionReply', definitionReply);
 
 export type MessageOf<C> = C extends Codec<infer T> ? T : never;
 export type RawSegment = MessageOf<typeof RawSegmentMessage>;
@@ -83,3 +108,4 @@ export type Reorg = MessageOf<typeof ReorgMessage>;
 export type Reproduce = MessageOf<typeof ReproduceRequest>;
 export type ReproduceResult = MessageOf<typeof ReproduceReply>;
 export type DeadLetter = MessageOf<typeof DeadLetterMessage>;
+export type WindowResultMessageBody = MessageOf<typeof WindowResultMessage>;

@@ -2,7 +2,7 @@ import { nanos } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import type { Bus } from './connect.js';
 import { streamSubjects, type StreamNames } from './subjects.js';
-import { kvBucketNames } from './checkpoints.js';
+import { kvBucketNames, objectStoreNames } from './checkpoints.js';
 
 const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600_000;
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
@@ -44,7 +44,11 @@ export async function ensureStreams(bus: Bus, options: { maxAgeMs?: number } = {
 
 /** Deletes the prefix's streams and KV buckets (test cleanup); missing ones are fine. */
 export async function deleteStreams(bus: Bus): Promise<void> {
-  const names = [...Object.values(bus.streams), ...kvBucketNames(bus.prefix).map((bucket) => `KV_${bucket}`)];
+  const names = [
+    ...Object.values(bus.streams),
+    ...kvBucketNames(bus.prefix).map((bucket) => `KV_${bucket}`),
+    ...objectStoreNames(bus.prefix).map((store) => `OBJ_${store}`),
+  ];
   for (const name of names) {
     try {
       await bus.jsm.streams.delete(name);

@@ -27,6 +27,8 @@ export interface StreamNames {
   /** reorg, stored and catalog commits */
   events: string;
   deadLetter: string;
+  /** window results, kept for subscribers that start late */
+  analytics: string;
 }
 
 export const PREFIX_PATTERN = /^[a-z][a-z0-9_]*$/;
@@ -74,12 +76,13 @@ export function streamSubjects(prefix: string): Record<keyof StreamNames, string
     typed: [`${prefix}.*.typed.segments`],
     events: [`${prefix}.*.events.reorg`, `${prefix}.*.events.stored`, `${prefix}.catalog.*.*.commits`],
     deadLetter: [`${prefix}.deadletter.*`],
+    analytics: [`${prefix}.analytics.*`],
   };
 }
 
 export function createStreamNames(prefix: string): StreamNames {
   const base = prefix.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-  return { raw: `${base}_RAW`, typed: `${base}_TYPED`, events: `${base}_EVENTS`, deadLetter: `${base}_DEADLETTER` };
+  return { raw: `${base}_RAW`, typed: `${base}_TYPED`, events: `${base}_EVENTS`, deadLetter: `${base}_DEADLETTER`, analytics: `${base}_ANALYTICS` };
 }
 
 /** True when some concrete subject matches both patterns (NATS `*` and `>` wildcards). */

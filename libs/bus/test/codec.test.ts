@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   DeadLetterMessage,
+  DefineRequest,
+  DefinitionReply,
+  DropRequest,
   HeadMessage,
+  WindowResultMessage,
   jsonCodec,
   MessageError,
   RawSegmentMessage,
@@ -48,6 +52,19 @@ describe('message codecs', () => {
     expect(ReproduceRequest.decode(ReproduceRequest.encode({ v: 1, chain: 'eth', from: 1, to: 2 }))).toEqual({ v: 1, chain: 'eth', from: 1, to: 2 });
     expect(ReproduceReply.decode(ReproduceReply.encode({ v: 1, ok: false, error: 'gone' }))).toEqual({ v: 1, ok: false, error: 'gone' });
     expect(DeadLetterMessage.decode(DeadLetterMessage.encode(dead))).toEqual(dead);
+  });
+
+  it('round-trips analytics messages and rejects a malformed window result', () => {
+    const result = {
+      v: 1 as const, definition: 'fees', windowStart: '2024-01-01T00:00:00.000Z', windowEnd: '2024-01-01T00:01:00.000Z',
+      group: { from_address: '0xab', type: 2 }, values: { count: 3, sum_value: '18446744073709551617', p50: null }, rows: 3, revision: 2,
+    };
+    expect(WindowResultMessage.decode(WindowResultMessage.encode(result))).toEqual(result);
+    expect(DefineRequest.decode(DefineRequest.encode({ v: 1, definition: { name: 'x' } }))).toEqual({ v: 1, definition: { name: 'x' } });
+    expect(DropRequest.decode(DropRequest.encode({ v: 1, name: 'x' }))).toEqual({ v: 1, name: 'x' });
+    expect(DefinitionReply.decode(DefinitionReply.encode({ v: 1, ok: false, error: 'bad' }))).toEqual({ v: 1, ok: false, error: 'bad' });
+    expect(decodeError(() => WindowResultMessage.decode(bytes({ ...result, windowStart: 'yesterday' })))).toMatch(/windowStart/);
+    expect(decodeError(() => WindowResultMessage.decode(bytes({ ...result, rows: -1 })))).toMatch(/rows/);
   });
 
   it('rejects a payload that is not JSON', () => {

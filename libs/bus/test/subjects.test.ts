@@ -31,6 +31,7 @@ describe('subjects', () => {
       typed: 'CHAINLAKE_TYPED',
       events: 'CHAINLAKE_EVENTS',
       deadLetter: 'CHAINLAKE_DEADLETTER',
+      analytics: 'CHAINLAKE_ANALYTICS',
     });
     expect(createStreamNames('cl_t_1a2b').raw).toBe('CL_T_1A2B_RAW');
   });
@@ -47,7 +48,8 @@ describe('subjects', () => {
     expect(captured(subjects.deadLetter('reorg'))).toEqual(['deadLetter']);
     expect(captured(subjects.head('eth'))).toEqual([]);
     expect(captured(subjects.control('source', 'reproduce'))).toEqual([]);
-    expect(captured(subjects.analytics('stored'))).toEqual([]);
+    expect(captured(subjects.analytics('stored'))).toEqual(['analytics']);
+    expect(captured(`${subjects.analytics('fees')}.updates`)).toEqual([]);
     const all = Object.values(streams).flat();
     for (const a of all) for (const b of all) if (a !== b) expect(subjectsOverlap(a, b), `${a} vs ${b}`).toBe(false);
   });
