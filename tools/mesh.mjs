@@ -11,7 +11,11 @@ const children = new Map();
 
 for (const app of selected) {
   const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
-    env: { ...process.env, CHAINLAKE_SPOOL_DIR: process.env.CHAINLAKE_SPOOL_DIR ?? `./data/spool/${app}` },
+    env: {
+      CHAINLAKE_ANALYTICS_DEFINITIONS: 'apps/analytics/definitions/examples.yaml',
+      ...process.env,
+      CHAINLAKE_SPOOL_DIR: process.env.CHAINLAKE_SPOOL_DIR ?? `./data/spool/${app}`,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: a Ctrl-C reaches the mesh only, which then stops the services in order.
     detached: true,

@@ -1,13 +1,5 @@
-import { joinBus } from '@chainlake/bus';
 import { runService } from '@chainlake/service';
+import { analyticsConfigShape } from './config.js';
+import { startAnalytics } from './analytics.js';
 
-// The analytics runs on the service shell (health, readiness, metrics) and joins the bus; its own
-// features arrive with their issues.
-await runService({
-  name: 'analytics',
-  configShape: {},
-  httpPortDefault: 8084,
-  async start(ctx) {
-    await joinBus(ctx);
-  },
-});
+await runService({ name: 'analytics', configShape: analyticsConfigShape, httpPortDefault: 8084, start: startAnalytics });

@@ -5,7 +5,7 @@ describe('analytics service', () => {
   it('is healthy, ready once on NATS, exposes its metrics and stops cleanly on SIGTERM', async () => {
     const probe = await probeServiceShell('analytics');
     expect(probe.healthz).toBe(200);
-    expect(probe.readyz).toEqual({ status: 200, body: expect.objectContaining({ ready: true, checks: { nats: true } }) });
+    expect(probe.readyz).toEqual({ status: 200, body: expect.objectContaining({ ready: true, checks: { nats: true, consumer: true } }) });
     expect(probe.metrics).toMatch(/^chainlake_analytics_process_cpu_seconds_total /m);
     expect(probe.exit).toEqual({ code: 0, signal: null });
   });

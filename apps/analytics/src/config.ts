@@ -1,0 +1,12 @@
+import { env, type ConfigOf } from '@chainlake/service';
+
+export type AnalyticsConfig = ConfigOf<typeof analyticsConfigShape>;
+
+export const analyticsConfigShape = {
+  /** A JSON or YAML file of definitions (a list, or `{definitions: [...]}`) put into the shared registry at start. */
+  CHAINLAKE_ANALYTICS_DEFINITIONS: env.string(''),
+  CHAINLAKE_ANALYTICS_CHECKPOINT_INTERVAL_MS: env.int(2000, { min: 100 }),
+  CHAINLAKE_ACK_WAIT_MS: env.int(60_000, { min: 1000 }),
+  /** How long a segment waits for the one before it; 0 = twice the ack wait (a crashed replica's segments come back after one). */
+  CHAINLAKE_ANALYTICS_MAX_GAP_WAIT_MS: env.int(0, { min: 0 }),
+};
