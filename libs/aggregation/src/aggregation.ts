@@ -37,6 +37,30 @@ interface WindowState {
   emitted: string[];
 }
 
+/**
+ * The rows of one slice of a tumbling/sliding window's time axis, `[start, start + pane size)` with
+ * pane size = gcd(size, slide): each row updates one pane, and a window's result merges its panes.
+ * A row that arrives when some windows containing it are already past their lateness lands in a
+ * pane visible only from the first window still open (`visibleFrom`); a pane restored from a
+ * snapshot belongs to exactly one window (`only`), since a window's restored partials cannot be
+ * split into panes.
+ */
+interface Pane {
+  start: number;
+  visibleFrom: number;
+  only: number | null;
+  groups: Map<string, GroupState>;
+  /** Each group's partial over the pane's rows, kept for the next windows holding the pane until a row is added or retracted. */
+  totals: Map<string, Total> | null;
+}
+
+/** A group's partial over some rows; read only unless `owned` (else it may be one of the state's own partials). */
+interface Total {
+  group: Record<string, GroupValue>;
+  p: Partial;
+  owned: boolean;
+}
+
 const SNAPSHOT_VERSION = 1;
 
 /**
@@ -56,9 +80,11 @@ export class Aggregation {
   private readonly size: number;
   private readonly slide: number;
   private readonly gap: number;
+  private readonly paneSize: number;
   private readonly session: boolean;
-  /** Tumbling/sliding windows by start; sessions by group key. */
+  /** Tumbling/sliding windows by start (their rows are in `panes`); sessions by group key. */
   private windows = new Map<number, WindowState>();
+  private panes: Pane[] = [];
   private sessions = new Map<string, WindowState[]>();
   private tombstones: WindowResult[] = [];
   private blockMaxTime = new Map<number, number>();
@@ -66,6 +92,10 @@ export class Aggregation {
   private finalizedHeight = -Infinity;
   private maxTime = -Infinity;
   private late = 0;
+  /** Group keys of recent rows by the hash of their bytes (see {@link ColumnReader.internedKey}). */
+  private interned = new Map<number, string>();
+  /** ISO strings of recent window bounds: sessions of many groups share them. */
+  private isoCache = new Map<number, string>();
 
   constructor(readonly definition: Definition) {
     this.ds = datasetOf(definition);
@@ -81,6 +111,10 @@ export class Aggregation {
     this.size = w.kind === 'session' ? 0 : w.sizeMs;
     this.slide = w.kind === 'sliding' ? w.slideMs : w.kind === 'tumbling' ? w.sizeMs : 0;
     this.gap = w.kind === 'session' ? w.gapMs : 0;
+    if (!Number.isSafeInteger(this.size) || !Number.isSafeInteger(this.slide)) {
+      throw new Error(`definition "${definition.name}": window size and slide must be whole milliseconds`);
+    }
+    this.paneSize = this.session ? 0 : gcd(this.size, this.slide);
   }
 
   get lateRowsDropped(): number {
@@ -124,9 +158,13 @@ export class Aggregation {
     }
     this.noteBlockTime(lastBlock, lastBlockMax);
 
-    const groupKeys = new Array<string>(n);
+    const single = groupCols.length === 1 ? groupCols[0] : null;
+    const text = single !== null && (single.type === 'hex' || single.type === 'string');
     const groupKey = (i: number): string => {
-      if (groupCols.length === 0) return '';
+      if (single !== null) {
+        if (single.isNull(i)) return '\u0001\u0000';
+        return text ? single.internedKey(i, '\u0000', this.interned) : single.key(i) + '\u0000';
+      }
       let key = '';
       for (const c of groupCols) key += (c.isNull(i) ? '\u0001' : c.key(i)) + '\u0000';
       return key;
@@ -147,42 +185,50 @@ export class Aggregation {
       }
       this.maxTime = max;
     } else {
-      const lanes = Math.ceil(this.size / this.slide);
-      const targets = new Array<Partial | null>(n);
-      for (let lane = 0; lane < lanes; lane++) {
-        let max = this.maxTime;
-        let window: WindowState | undefined;
-        for (let i = 0; i < n; i++) {
-          targets[i] = null;
-          const t = times[i];
-          if (t > max) max = t;
-          if (keep !== null && keep[i] === 0) continue;
-          const start = (Math.floor(t / this.slide) - lane) * this.slide;
-          const end = start + this.size;
-          if (end <= t || end + this.lateness <= max) continue;
-          accepted[i] = 1;
-          if (window === undefined || window.start !== start) window = this.window(start, end);
-          if (window.revision > 0) window.dirty = true;
-          if (lane === 0 || groupKeys[i] === undefined) groupKeys[i] = groupKey(i);
-          const p = this.blockPartial(window, groupKeys[i], blocks[i], groupCols, i);
-          p.rows++;
-          if (t < p.minTime) p.minTime = t;
-          if (t > p.maxTime) p.maxTime = t;
-          targets[i] = p;
-        }
-        if (lane === lanes - 1) this.maxTime = max;
-        for (let a = 0; a < aggCols.length; a++) {
-          const col = aggCols[a];
-          if (col === null) {
-            for (let i = 0; i < n; i++) targets[i]?.states[a].addRow(col!, i);
-          } else if (col.hasNulls) {
-            for (let i = 0; i < n; i++) {
-              const p = targets[i];
-              if (p != null && !col.isNull(i)) p.states[a].addRow(col, i);
-            }
-          } else {
-            for (let i = 0; i < n; i++) targets[i]?.states[a].addRow(col, i);
+      const { size, slide, lateness, paneSize } = this;
+      const targets = new Array<Partial | null>(n).fill(null);
+      let max = this.maxTime;
+      let pane: Pane | null = null;
+      let paneStart = NaN;
+      let paneFrom = NaN;
+      for (let i = 0; i < n; i++) {
+        const t = times[i];
+        if (t > max) max = t;
+        if (keep !== null && keep[i] === 0) continue;
+        const last = Math.floor(t / slide) * slide;
+        // The windows still open contain t (start > t − size) and are within their lateness (start > max − lateness − size).
+        const from = (Math.floor((Math.max(t, max - lateness) - size) / slide) + 1) * slide;
+        if (from > last) continue;
+        accepted[i] = 1;
+        const start = Math.floor(t / paneSize) * paneSize;
+        if (pane === null || start !== paneStart || from !== paneFrom) {
+          pane = this.pane(start, from);
+          pane.totals = null;
+          paneStart = start;
+          paneFrom = from;
+          for (let s = from; s <= last; s += slide) {
+            const w = this.window(s, s + size);
+            if (w.revision > 0) w.dirty = true;
           }
+        }
+        const p = this.blockPartial(pane.groups, groupKey(i), blocks[i], groupCols, i);
+        p.rows++;
+        if (t < p.minTime) p.minTime = t;
+        if (t > p.maxTime) p.maxTime = t;
+        targets[i] = p;
+      }
+      this.maxTime = max;
+      for (let a = 0; a < aggCols.length; a++) {
+        const col = aggCols[a];
+        if (col === null) {
+          for (let i = 0; i < n; i++) targets[i]?.states[a].addRow(col!, i);
+        } else if (col.hasNulls) {
+          for (let i = 0; i < n; i++) {
+            const p = targets[i];
+            if (p !== null && !col.isNull(i)) p.states[a].addRow(col, i);
+          }
+        } else {
+          for (let i = 0; i < n; i++) targets[i]?.states[a].addRow(col, i);
         }
       }
     }
@@ -218,13 +264,34 @@ export class Aggregation {
     return w;
   }
 
-  private blockPartial(w: WindowState, key: string, block: number, groupCols: ColumnReader[], i: number): Partial {
-    let g = w.groups.get(key);
+  /** The pane at `start` for rows visible from the window at `from` on. */
+  private pane(start: number, from: number): Pane {
+    // The first window containing the pane: rows visible from it are visible to all.
+    const first = (Math.floor((start - this.size) / this.slide) + 1) * this.slide;
+    const visibleFrom = from <= first ? -Infinity : from;
+    let pane = this.panes.find((p) => p.start === start && p.visibleFrom === visibleFrom && p.only === null);
+    if (!pane) {
+      pane = { start, visibleFrom, only: null, groups: new Map(), totals: null };
+      this.panes.push(pane);
+    }
+    return pane;
+  }
+
+  private inWindow(p: Pane, w: WindowState): boolean {
+    return p.only === null ? p.start >= w.start && p.start < w.end && p.visibleFrom <= w.start : p.only === w.start;
+  }
+
+  private panesOf(w: WindowState): Pane[] {
+    return this.panes.filter((p) => this.inWindow(p, w));
+  }
+
+  private blockPartial(groups: Map<string, GroupState>, key: string, block: number, groupCols: ColumnReader[], i: number): Partial {
+    let g = groups.get(key);
     if (!g) {
       const group: Record<string, GroupValue> = {};
       for (const c of groupCols) group[c.name] = c.groupValue(i);
       g = { group, merged: Partial.create(this.kinds), blocks: new Map() };
-      w.groups.set(key, g);
+      groups.set(key, g);
     }
     if (block <= this.finalizedHeight) return g.merged;
     let p = g.blocks.get(block);
@@ -276,61 +343,159 @@ export class Aggregation {
     if (target.revision > 0) target.dirty = true;
     target.start = Math.min(target.start, t);
     target.end = Math.max(target.end, t + this.gap);
-    return this.blockPartial(target, key, block, groupCols, i);
+    return this.blockPartial(target.groups, key, block, groupCols, i);
   }
 
   private tombstone(w: WindowState): WindowResult {
     const g = [...w.groups.values()][0];
-    return this.result(w, g, Partial.create(this.kinds), w.revision + 1);
+    return this.result(w, g.group, Partial.create(this.kinds), w.revision + 1);
   }
 
   private allWindows(): WindowState[] {
-    const all = this.session ? [...this.sessions.values()].flat() : [...this.windows.values()];
+    return this.ordered(this.session ? [...this.sessions.values()].flat() : [...this.windows.values()]);
+  }
+
+  private ordered(ws: WindowState[]): WindowState[] {
     // Sessions of different groups may share bounds: their group key orders them.
     const first = (w: WindowState) => w.groups.keys().next().value ?? '';
-    return all.sort((a, b) => a.end - b.end || a.start - b.start || cmp(first(a), first(b)));
+    return ws.sort((a, b) => a.end - b.end || a.start - b.start || cmp(first(a), first(b)));
   }
 
-  private total(g: GroupState): Partial {
-    const p = Partial.create(this.kinds);
-    p.merge(g.merged);
-    for (const b of g.blocks.values()) p.merge(b);
-    return p;
+  /** The group states holding a window's rows: a session's own, or those of the panes of a tumbling/sliding window. */
+  private groupMaps(w: WindowState): Map<string, GroupState>[] {
+    return this.session ? [w.groups] : this.panesOf(w).map((p) => p.groups);
   }
 
-  private result(w: WindowState, g: GroupState, p: Partial, revision: number): WindowResult {
+  /** Each group's partial over all of a tumbling/sliding window's rows, merged from its panes' totals. */
+  private totals(w: WindowState): Map<string, Total> {
+    const out = new Map<string, Total>();
+    for (const pane of this.panesOf(w)) {
+      pane.totals ??= this.paneTotals(pane);
+      for (const [key, t] of pane.totals) {
+        const e = out.get(key);
+        if (e) this.addTo(e, t.p);
+        else out.set(key, { group: t.group, p: t.p, owned: false });
+      }
+    }
+    return out;
+  }
+
+  private paneTotals(pane: Pane): Map<string, Total> {
+    const out = new Map<string, Total>();
+    for (const [key, g] of pane.groups) {
+      const e: Total = { group: g.group, p: g.merged, owned: false };
+      for (const b of g.blocks.values()) this.addTo(e, b);
+      out.set(key, e);
+    }
+    return out;
+  }
+
+  /** Merges p into the total, copying the total's partial first unless it owns it. */
+  private addTo(e: Total, p: Partial): void {
+    if (p.rows === 0) return;
+    if (e.p.rows === 0) {
+      e.p = p;
+      e.owned = false;
+      return;
+    }
+    if (!e.owned) {
+      const copy = Partial.create(this.kinds);
+      copy.merge(e.p);
+      e.p = copy;
+      e.owned = true;
+    }
+    e.p.merge(p);
+  }
+
+  private rowCount(w: WindowState): number {
+    let rows = 0;
+    for (const groups of this.groupMaps(w)) {
+      for (const g of groups.values()) {
+        rows += g.merged.rows;
+        for (const b of g.blocks.values()) rows += b.rows;
+      }
+    }
+    return rows;
+  }
+
+  private result(w: WindowState, group: Record<string, GroupValue>, p: Partial, revision: number, bounds = this.isoBounds(w)): WindowResult {
     const values: Record<string, ResultValue> = {};
     for (let a = 0; a < this.names.length; a++) values[this.names[a]] = p.states[a].result();
     return {
       definition: this.definition.name,
-      windowStart: new Date(w.start).toISOString(),
-      windowEnd: new Date(w.end).toISOString(),
-      group: { ...g.group },
+      windowStart: bounds[0],
+      windowEnd: bounds[1],
+      group: { ...group },
       values,
       rows: p.rows,
       revision,
     };
   }
 
+  private isoBounds(w: WindowState): [string, string] {
+    return [this.iso(w.start), this.iso(w.end)];
+  }
+
+  private iso(ms: number): string {
+    let s = this.isoCache.get(ms);
+    if (s === undefined) {
+      if (this.isoCache.size >= 4096) this.isoCache.clear();
+      s = new Date(ms).toISOString();
+      this.isoCache.set(ms, s);
+    }
+    return s;
+  }
+
   /** The window's results in emission order: top k by the topK aggregate if set, else by group key. */
   private results(w: WindowState, revision: number, includeEmitted: boolean): { results: WindowResult[]; keys: string[] } {
-    let entries = [...w.groups].map(([key, g]) => ({ key, r: this.result(w, g, this.total(g), revision) }));
-    entries = entries.filter((e) => e.r.rows > 0 || (includeEmitted && w.emitted.includes(e.key)));
+    const bounds = this.isoBounds(w);
     const topK = this.definition.topK;
+    if (this.session) {
+      // A session has one group.
+      const [key, g] = w.groups.entries().next().value!;
+      let p = g.merged;
+      let owned = false;
+      for (const b of g.blocks.values()) {
+        if (b.rows === 0) continue;
+        if (p.rows === 0) p = b;
+        else {
+          if (!owned) {
+            const copy = Partial.create(this.kinds);
+            copy.merge(p);
+            p = copy;
+            owned = true;
+          }
+          p.merge(b);
+        }
+      }
+      if (p.rows === 0 && (topK !== undefined || !includeEmitted || !w.emitted.includes(key))) return { results: [], keys: [] };
+      return { results: [this.result(w, g.group, p, revision, bounds)], keys: [key] };
+    }
+    let entries = [...this.totals(w)].map(([key, e]) => ({ key, group: e.group, p: e.p }));
     if (topK) {
+      // Only the k emitted groups need their other aggregates computed.
+      const by = this.names.indexOf(topK.by);
       const sign = topK.order === 'asc' ? 1 : -1;
-      entries.sort((x, y) => compareValues(x.r.values[topK.by], y.r.values[topK.by], sign) || cmp(x.key, y.key));
-      entries = entries.filter((e) => e.r.rows > 0).slice(0, topK.k);
-    } else entries.sort((x, y) => cmp(x.key, y.key));
-    return { results: entries.map((e) => e.r), keys: entries.map((e) => e.key) };
+      const ranked = entries.filter((e) => e.p.rows > 0).map((e) => ({ e, v: sortable(e.p.states[by].result()) }));
+      ranked.sort((x, y) => compareSortable(x.v, y.v, sign) || cmp(x.e.key, y.e.key));
+      entries = ranked.slice(0, topK.k).map((x) => x.e);
+    } else {
+      const emitted = includeEmitted ? new Set(w.emitted) : null;
+      entries = entries.filter((e) => e.p.rows > 0 || emitted?.has(e.key));
+      entries.sort((x, y) => cmp(x.key, y.key));
+    }
+    return { results: entries.map((e) => this.result(w, e.group, e.p, revision, bounds)), keys: entries.map((e) => e.key) };
+  }
+
+  private held(): WindowState[] {
+    return this.session ? [...this.sessions.values()].flat() : [...this.windows.values()];
   }
 
   fire(): WindowResult[] {
     const out: WindowResult[] = this.tombstones;
     this.tombstones = [];
-    for (const w of this.allWindows()) {
-      const due = w.revision === 0 ? this.maxTime >= w.end : w.dirty;
-      if (!due) continue;
+    const due = this.held().filter((w) => (w.revision === 0 ? this.maxTime >= w.end : w.dirty));
+    for (const w of this.ordered(due)) {
       const { results, keys } = this.results(w, w.revision + 1, w.revision > 0);
       w.dirty = false;
       if (results.length === 0 && w.revision === 0) continue;
@@ -343,9 +508,7 @@ export class Aggregation {
   }
 
   current(): WindowResult[] {
-    return this.allWindows()
-      .filter((w) => w.revision === 0)
-      .flatMap((w) => this.results(w, 0, false).results);
+    return this.ordered(this.held().filter((w) => w.revision === 0)).flatMap((w) => this.results(w, 0, false).results);
   }
 
   retract(forkPoint: number): void {
@@ -354,9 +517,9 @@ export class Aggregation {
         `definition "${this.definition.name}": cannot retract to block ${forkPoint}, blocks up to ${this.finalizedHeight} are finalized`,
       );
     }
-    for (const w of this.allWindows()) {
+    const dropBlocks = (groups: Map<string, GroupState>): boolean => {
       let changed = false;
-      for (const g of w.groups.values()) {
+      for (const g of groups.values()) {
         for (const b of g.blocks.keys()) {
           if (b > forkPoint) {
             g.blocks.delete(b);
@@ -364,9 +527,20 @@ export class Aggregation {
           }
         }
       }
-      if (!changed) continue;
-      if (w.revision > 0) w.dirty = true;
-      if (this.session) this.resplitSession(w);
+      return changed;
+    };
+    if (this.session) {
+      for (const w of this.allWindows()) {
+        if (!dropBlocks(w.groups)) continue;
+        if (w.revision > 0) w.dirty = true;
+        this.resplitSession(w);
+      }
+    } else {
+      for (const p of this.panes) {
+        if (!dropBlocks(p.groups)) continue;
+        p.totals = null;
+        for (const w of this.windows.values()) if (w.revision > 0 && this.inWindow(p, w)) w.dirty = true;
+      }
     }
     for (const b of this.blockMaxTime.keys()) if (b > forkPoint) this.blockMaxTime.delete(b);
     let max = this.finalizedMaxTime;
@@ -404,7 +578,7 @@ export class Aggregation {
   }
 
   private dropEmptyUnemitted(): void {
-    const empty = (w: WindowState) => w.revision === 0 && [...w.groups.values()].every((g) => this.total(g).rows === 0);
+    const empty = (w: WindowState) => w.revision === 0 && this.rowCount(w) === 0;
     if (this.session) {
       for (const [key, list] of this.sessions) {
         const kept = list.filter((w) => !empty(w));
@@ -418,17 +592,19 @@ export class Aggregation {
   forget(blocksAtOrBelow: number): void {
     if (blocksAtOrBelow <= this.finalizedHeight) return;
     this.finalizedHeight = blocksAtOrBelow;
-    for (const w of this.allWindows()) {
-      for (const g of w.groups.values()) {
-        for (const [b, p] of g.blocks) {
-          if (b <= blocksAtOrBelow) {
-            if (g.merged.rows === 0) g.merged = p;
-            else g.merged.merge(p);
-            g.blocks.delete(b);
-          }
+    const finalize = (g: GroupState) => {
+      if (g.blocks.size === 0) return;
+      for (const [b, p] of g.blocks) {
+        if (b <= blocksAtOrBelow) {
+          if (g.merged.rows === 0) g.merged = p;
+          else g.merged.merge(p);
+          g.blocks.delete(b);
         }
       }
-    }
+    };
+    if (this.session) {
+      for (const [key, list] of this.sessions) for (const w of list) finalize(w.groups.get(key)!);
+    } else for (const p of this.panes) for (const g of p.groups.values()) finalize(g);
     for (const [b, t] of this.blockMaxTime) {
       if (b <= blocksAtOrBelow) {
         if (t > this.finalizedMaxTime) this.finalizedMaxTime = t;
@@ -438,52 +614,79 @@ export class Aggregation {
     this.collect();
   }
 
-  /** Drops windows that are emitted, unchanged, finalized and past their allowed lateness. */
+  /** Drops windows that are emitted, unchanged, finalized and past their allowed lateness, and panes no window needs. */
   private collect(): void {
-    const done = (w: WindowState) =>
-      w.revision > 0 &&
-      !w.dirty &&
-      w.end + this.lateness <= this.maxTime &&
-      [...w.groups.values()].every((g) => g.blocks.size === 0);
+    const finalized = (groups: Map<string, GroupState>) => {
+      for (const g of groups.values()) if (g.blocks.size > 0) return false;
+      return true;
+    };
+    const closed = (w: WindowState) => w.revision > 0 && !w.dirty && w.end + this.lateness <= this.maxTime;
     if (this.session) {
       for (const [key, list] of this.sessions) {
+        const done = (w: WindowState) => closed(w) && w.groups.get(key)!.blocks.size === 0;
+        if (!list.some(done)) continue;
         const kept = list.filter((w) => !done(w));
         if (kept.length === 0) this.sessions.delete(key);
-        else if (kept.length !== list.length) this.sessions.set(key, kept);
+        else this.sessions.set(key, kept);
       }
-    } else for (const [start, w] of this.windows) if (done(w)) this.windows.delete(start);
+      return;
+    }
+    const done = (w: WindowState) => closed(w) && this.groupMaps(w).every(finalized);
+    for (const [start, w] of this.windows) if (done(w)) this.windows.delete(start);
+    // A pane is needed while a window holding it is, or while a window containing it may still take rows.
+    const lastEnd = (p: Pane) => Math.floor(p.start / this.slide) * this.slide + this.size;
+    this.panes = this.panes.filter((p) =>
+      p.only !== null
+        ? this.windows.has(p.only)
+        : !finalized(p.groups) ||
+          lastEnd(p) + this.lateness > this.maxTime ||
+          [...this.windows.values()].some((w) => this.inWindow(p, w)),
+    );
   }
 
-  /** Number of windows (or sessions) held, and of per-block partials among them. */
+  /** Number of windows (or sessions) held, and of group partials and per-block partials among them (for tumbling/sliding windows: in their panes). */
   stats(): { windows: number; groups: number; blockPartials: number } {
     let groups = 0;
     let blockPartials = 0;
-    const all = this.allWindows();
-    for (const w of all) {
-      groups += w.groups.size;
-      for (const g of w.groups.values()) blockPartials += g.blocks.size;
+    const all = this.held();
+    for (const map of this.session ? all.map((w) => w.groups) : this.panes.map((p) => p.groups)) {
+      groups += map.size;
+      for (const g of map.values()) blockPartials += g.blocks.size;
     }
     return { windows: all.length, groups, blockPartials };
   }
 
   snapshot(): unknown {
+    const groupsJson = (groups: Map<string, GroupState>) =>
+      [...groups].map(([key, g]) => ({
+        key,
+        group: g.group,
+        merged: g.merged.toJSON(),
+        blocks: [...g.blocks].map(([b, p]) => [b, p.toJSON()]),
+      }));
     const windows = this.allWindows().map((w) => ({
       start: w.start,
       end: w.end,
       revision: w.revision,
       dirty: w.dirty,
       emitted: w.emitted,
-      groups: [...w.groups].map(([key, g]) => ({
-        key,
-        group: g.group,
-        merged: g.merged.toJSON(),
-        blocks: [...g.blocks].map(([b, p]) => [b, p.toJSON()]),
-      })),
+      // Tumbling/sliding windows also list their rows merged, so that a reader without panes can restore them.
+      groups: groupsJson(this.session ? w.groups : this.materialize(w)),
     }));
     return {
       version: SNAPSHOT_VERSION,
       definition: this.definition.name,
       windows,
+      ...(this.session
+        ? {}
+        : {
+            panes: this.panes.map((p) => ({
+              start: p.start,
+              visibleFrom: finiteOrNull(p.visibleFrom),
+              only: p.only,
+              groups: groupsJson(p.groups),
+            })),
+          }),
       tombstones: this.tombstones,
       blockMaxTime: [...this.blockMaxTime],
       finalizedMaxTime: finiteOrNull(this.finalizedMaxTime),
@@ -493,12 +696,47 @@ export class Aggregation {
     };
   }
 
+  /** A window's group states merged over its panes (finalized rows, and each block's rows). */
+  private materialize(w: WindowState): Map<string, GroupState> {
+    const out = new Map<string, GroupState>();
+    for (const groups of this.groupMaps(w)) {
+      for (const [key, g] of groups) {
+        let m = out.get(key);
+        if (!m) {
+          m = { group: g.group, merged: Partial.create(this.kinds), blocks: new Map() };
+          out.set(key, m);
+        }
+        m.merged.merge(g.merged);
+        for (const [b, p] of g.blocks) {
+          let mb = m.blocks.get(b);
+          if (!mb) {
+            mb = Partial.create(this.kinds);
+            m.blocks.set(b, mb);
+          }
+          mb.merge(p);
+        }
+      }
+    }
+    return out;
+  }
+
   static restore(definition: Definition, state: unknown): Aggregation {
     const s = state as SnapshotJson;
     if (s?.version !== SNAPSHOT_VERSION || s.definition !== definition.name) {
       throw new Error(`snapshot is not a version ${SNAPSHOT_VERSION} snapshot of definition "${definition.name}"`);
     }
     const agg = new Aggregation(definition);
+    const groups = (list: GroupJson[]): Map<string, GroupState> =>
+      new Map(
+        list.map((gj) => [
+          gj.key,
+          {
+            group: gj.group,
+            merged: Partial.restore(agg.kinds, gj.merged),
+            blocks: new Map(gj.blocks.map(([b, p]) => [b, Partial.restore(agg.kinds, p)])),
+          },
+        ]),
+      );
     for (const wj of s.windows) {
       const w: WindowState = {
         start: wj.start,
@@ -508,19 +746,26 @@ export class Aggregation {
         emitted: wj.emitted,
         groups: new Map(),
       };
-      for (const gj of wj.groups) {
-        w.groups.set(gj.key, {
-          group: gj.group,
-          merged: Partial.restore(agg.kinds, gj.merged),
-          blocks: new Map(gj.blocks.map(([b, p]) => [b, Partial.restore(agg.kinds, p)])),
-        });
-      }
       if (agg.session) {
+        w.groups = groups(wj.groups);
         const key = wj.groups[0].key;
         const list = agg.sessions.get(key) ?? [];
         list.push(w);
         agg.sessions.set(key, list);
-      } else agg.windows.set(w.start, w);
+      } else {
+        agg.windows.set(w.start, w);
+        // A snapshot without panes: each window keeps its own rows.
+        if (s.panes === undefined) agg.panes.push({ start: w.start, visibleFrom: w.start, only: w.start, groups: groups(wj.groups), totals: null });
+      }
+    }
+    for (const pj of s.panes ?? []) {
+      agg.panes.push({
+        start: pj.start,
+        visibleFrom: pj.visibleFrom ?? -Infinity,
+        only: pj.only,
+        groups: groups(pj.groups),
+        totals: null,
+      });
     }
     agg.tombstones = s.tombstones;
     agg.blockMaxTime = new Map(s.blockMaxTime);
@@ -532,6 +777,13 @@ export class Aggregation {
   }
 }
 
+interface GroupJson {
+  key: string;
+  group: Record<string, GroupValue>;
+  merged: unknown;
+  blocks: [number, unknown][];
+}
+
 interface SnapshotJson {
   version: number;
   definition: string;
@@ -541,8 +793,10 @@ interface SnapshotJson {
     revision: number;
     dirty: boolean;
     emitted: string[];
-    groups: { key: string; group: Record<string, GroupValue>; merged: unknown; blocks: [number, unknown][] }[];
+    groups: GroupJson[];
   }[];
+  /** Tumbling/sliding windows' panes; absent in snapshots written before panes. */
+  panes?: { start: number; visibleFrom: number | null; only: number | null; groups: GroupJson[] }[];
   tombstones: WindowResult[];
   blockMaxTime: [number, number][];
   finalizedMaxTime: number | null;
@@ -555,14 +809,22 @@ function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Orders aggregate values (numbers, or decimal strings of exact sums) by sign; nulls last. */
-function compareValues(x: ResultValue, y: ResultValue, sign: number): number {
-  if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
-  const a = typeof x === 'string' && /^-?\d+$/.test(x) ? BigInt(x) : x;
-  const b = typeof y === 'string' && /^-?\d+$/.test(y) ? BigInt(y) : y;
+/** Orders aggregate values (numbers, or bigints of exact sums) by sign; nulls last. */
+function compareSortable(a: number | bigint | string | null, b: number | bigint | string | null, sign: number): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? 1 : -1;
   return a < b ? -sign : a > b ? sign : 0;
+}
+
+/** An aggregate value in the form that orders it: exact sums as decimal strings become bigints. */
+function sortable(x: ResultValue): number | bigint | string | null {
+  return typeof x === 'string' && /^-?\d+$/.test(x) ? BigInt(x) : x;
 }

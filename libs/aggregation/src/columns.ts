@@ -130,6 +130,34 @@ export class ColumnReader {
     }
   }
 
+  /**
+   * `key(i) + suffix` for a hex or string value, taken from `interned` when it holds it (looked up
+   * by hash, confirmed byte by byte), so that a column of a few recurring values builds no string per row.
+   */
+  internedKey(i: number, suffix: string, interned: Map<number, string>): string {
+    const offsets = this.offsets!;
+    const bytes = this.bytes!;
+    const start = offsets[i];
+    const len = offsets[i + 1] - start;
+    const h = hashBytes(bytes, start, offsets[i + 1]);
+    const known = interned.get(h);
+    if (known !== undefined && known.length === len + suffix.length) {
+      let same = true;
+      for (let j = 0; j < len; j++) {
+        // Only ASCII bytes are their own characters in both encodings.
+        if (known.charCodeAt(j) !== bytes[start + j] || bytes[start + j] >= 0x80) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known;
+    }
+    const key = this.key(i) + suffix;
+    if (interned.size >= 65536) interned.clear();
+    interned.set(h, key);
+    return key;
+  }
+
   /** The value as it appears in a result's group: int64 as a decimal string, timestamps as ISO. */
   groupValue(i: number): string | number | boolean | null {
     if (this.isNull(i)) return null;

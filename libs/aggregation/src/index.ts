@@ -8,6 +8,9 @@
  *   watermark reaches its end; it then accepts late rows until the watermark passes
  *   end + allowedLatenessMs (each change re-emitted with revision + 1); rows for no window still
  *   open are dropped and counted in `lateRowsDropped`.
+ * - Tumbling/sliding windows keep their rows in panes of gcd(size, slide) ms (window bounds must be
+ *   whole ms): a row updates one pane, a window's result merges its panes when it fires. State
+ *   stays per block until forget() so that retract() can drop blocks.
  * - A re-emission replaces the window's whole previous result set; a group emptied by a
  *   retraction is re-emitted with `rows: 0` (values null, counts 0).
  * - Values: count → number; sum over uint256 → exact decimal string, over int32/int64 → number

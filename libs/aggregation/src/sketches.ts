@@ -1,7 +1,9 @@
 /**
  * HyperLogLog with precision 14 (16384 registers) over 53-bit hashes: standard error
- * 1.04/√16384 ≈ 0.81%, with linear counting below 2.5·m. Registers stay sparse (a Map) until
- * {@link SPARSE_LIMIT} are set, so the many small per-block partials cost little memory.
+ * 1.04/√16384 ≈ 0.81%, with linear counting below 2.5·m. Registers stay sparse until
+ * {@link SPARSE_LIMIT} are set, so the many small per-block partials cost little: a sparse sketch
+ * is a list of register updates (index · 64 + rank) that adding and merging only append to,
+ * compacted (sorted, keeping each register's highest rank) when it has doubled.
  */
 export const HLL_PRECISION = 14;
 export const HLL_STANDARD_ERROR = 1.04 / Math.sqrt(1 << HLL_PRECISION);
@@ -9,9 +11,13 @@ const M = 1 << HLL_PRECISION;
 const SUFFIX_BITS = 53 - HLL_PRECISION;
 const SUFFIX = 2 ** SUFFIX_BITS;
 const SPARSE_LIMIT = 512;
+const MIN_COMPACT = 64;
+const INVERSE_POWERS = Float64Array.from({ length: 64 }, (_, r) => 2 ** -r);
 
 export class HyperLogLog {
-  private sparse: Map<number, number> | null = new Map();
+  private updates: number[] | null = [];
+  /** Length of `updates` when last compacted (all distinct registers then). */
+  private compacted = 0;
   private dense: Uint8Array | null = null;
 
   /** Adds a 53-bit hash. */
@@ -28,45 +34,70 @@ export class HyperLogLog {
       if (rank > this.dense[index]) this.dense[index] = rank;
       return;
     }
-    const sparse = this.sparse!;
-    const old = sparse.get(index);
-    if (old === undefined || rank > old) {
-      sparse.set(index, rank);
-      if (sparse.size > SPARSE_LIMIT) this.densify();
-    }
+    const updates = this.updates!;
+    updates.push(index * 64 + rank);
+    if (updates.length >= 2 * this.compacted + MIN_COMPACT) this.compact();
   }
 
-  private densify(): void {
-    const dense = new Uint8Array(M);
-    for (const [i, r] of this.sparse!) dense[i] = r;
-    this.dense = dense;
-    this.sparse = null;
+  /** Sorts the sparse updates and keeps each register's highest rank; turns dense past {@link SPARSE_LIMIT} registers. */
+  private compact(): void {
+    const updates = this.updates!;
+    const sorted = new Float64Array(updates.length);
+    for (let i = 0; i < updates.length; i++) sorted[i] = updates[i];
+    sorted.sort();
+    const kept: number[] = [];
+    for (let i = 0; i < sorted.length; i++) {
+      const code = sorted[i];
+      // Codes of one register are adjacent and ascend by rank: keep the last.
+      if (i + 1 < sorted.length && Math.floor(sorted[i + 1] / 64) === Math.floor(code / 64)) continue;
+      kept.push(code);
+    }
+    if (kept.length > SPARSE_LIMIT) {
+      const dense = new Uint8Array(M);
+      for (const code of kept) dense[Math.floor(code / 64)] = code % 64;
+      this.dense = dense;
+      this.updates = null;
+      return;
+    }
+    this.updates = kept;
+    this.compacted = kept.length;
   }
 
   merge(other: HyperLogLog): void {
     if (other.dense !== null) {
-      if (this.dense === null) this.densify();
-      const a = this.dense!;
+      if (this.dense === null) {
+        this.dense = new Uint8Array(M);
+        for (const code of this.updates!) this.set(Math.floor(code / 64), code % 64);
+        this.updates = null;
+      }
+      const a = this.dense;
       const b = other.dense;
       for (let i = 0; i < M; i++) if (b[i] > a[i]) a[i] = b[i];
+    } else if (this.dense !== null) {
+      for (const code of other.updates!) this.set(Math.floor(code / 64), code % 64);
     } else {
-      for (const [i, r] of other.sparse!) this.set(i, r);
+      const updates = this.updates!;
+      const more = other.updates!;
+      for (let i = 0; i < more.length; i++) updates.push(more[i]);
+      if (updates.length >= 2 * this.compacted + MIN_COMPACT) this.compact();
     }
   }
 
   estimate(): number {
     let sum = 0;
     let zeros = 0;
+    if (this.updates !== null) this.compact();
     if (this.dense !== null) {
       for (let i = 0; i < M; i++) {
         const r = this.dense[i];
-        sum += 2 ** -r;
+        sum += INVERSE_POWERS[r];
         if (r === 0) zeros++;
       }
     } else {
-      zeros = M - this.sparse!.size;
+      const registers = this.updates!;
+      zeros = M - registers.length;
       sum = zeros;
-      for (const r of this.sparse!.values()) sum += 2 ** -r;
+      for (let i = 0; i < registers.length; i++) sum += INVERSE_POWERS[registers[i] % 64];
     }
     const alpha = 0.7213 / (1 + 1.079 / M);
     const raw = (alpha * M * M) / sum;
@@ -75,18 +106,19 @@ export class HyperLogLog {
   }
 
   toJSON(): unknown {
+    if (this.updates !== null) this.compact();
     if (this.dense !== null) return { dense: Buffer.from(this.dense).toString('base64') };
-    return { sparse: [...this.sparse!].flat() };
+    return { sparse: this.updates!.flatMap((code) => [Math.floor(code / 64), code % 64]) };
   }
 
   static fromJSON(state: unknown): HyperLogLog {
     const s = state as { dense?: string; sparse?: number[] };
     const h = new HyperLogLog();
     if (s.dense !== undefined) {
-      h.sparse = null;
+      h.updates = null;
       h.dense = new Uint8Array(Buffer.from(s.dense, 'base64'));
     } else {
-      for (let i = 0; i < s.sparse!.length; i += 2) h.sparse!.set(s.sparse![i], s.sparse![i + 1]);
+      for (let i = 0; i < s.sparse!.length; i += 2) h.set(s.sparse![i], s.sparse![i + 1]);
     }
     return h;
   }
