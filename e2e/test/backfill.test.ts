@@ -40,7 +40,7 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
     }
     expect(expected.blocks.rows).toBe(BLOCKS);
     for (const p of Object.values(mesh)) expect((await p.stop()).code, p.name).toBe(0);
-  });
+  }, 180_000);
 
   it('ends with exactly the same rows when transformer and archiver are SIGKILLed mid-run and restarted', async () => {
     const env = meshEnv(prefix, dir.path, {
@@ -68,5 +68,5 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
     for (const [table, want] of Object.entries(expected)) {
       expect(seen[table], table).toEqual({ rows: want.rows, distinctKeys: want.rows, md5: want.md5 });
     }
-  });
+  }, 240_000);
 });

@@ -6,6 +6,7 @@ import { decode } from '@chainlake/chain-evm';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
 import { evmDatasets, type DatasetDef } from '@chainlake/schema';
 import { spawnService, testNatsUrl, type ServiceProcess } from '@chainlake/testkit';
+import { onTestFailed } from 'vitest';
 import { Type, type Table } from 'apache-arrow';
 
 /** Environment for a small mesh on loopback: ephemeral ports, its own prefix and folders. */
@@ -26,8 +27,15 @@ export function meshEnv(prefix: string, dir: string, extra: Record<string, strin
   };
 }
 
+/** Starts the apps; if the running test fails, the tail of each one's log is printed with the failure. */
 export function startMesh(env: Record<string, string>, dir: string, apps = ['source', 'transformer', 'archiver']): Record<string, ServiceProcess> {
-  return Object.fromEntries(apps.map((app) => [app, spawnService(app, { ...env, CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) })]));
+  const mesh = Object.fromEntries(apps.map((app) => [app, spawnService(app, { ...env, CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) })]));
+  onTestFailed(() => {
+    for (const p of Object.values(mesh)) {
+      console.error(`--- last log lines of ${p.name} (pid ${p.child.pid}) ---\n${p.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}`);
+    }
+  });
+  return mesh;
 }
 
 /** The generator's own rows for [from, to], decoded in-process: what the lake must hold. */

@@ -1,5 +1,5 @@
 import { FlightClient, FlightError } from '@chainlake/flight';
-import type { Table } from 'apache-arrow';
+import { Table, type RecordBatch } from 'apache-arrow';
 
 export interface SegmentLocation { location: string; tickets: Record<string, string> }
 
@@ -9,6 +9,9 @@ export interface SegmentLocation { location: string; tickets: Record<string, str
  */
 export class SegmentFetcher {
   private readonly clients = new Map<string, FlightClient>();
+
+  /** A fetch that takes longer than `timeoutMs` (a wedged or wrong peer) counts as gone. */
+  constructor(private readonly timeoutMs = 30_000) {}
 
   async fetch(at: SegmentLocation, datasets: readonly string[], reproduce: () => Promise<SegmentLocation>): Promise<Record<string, Table>> {
     try {
@@ -30,7 +33,10 @@ export class SegmentFetcher {
       datasets.map(async (name) => {
         const ticket = at.tickets[name];
         if (ticket === undefined) throw new Error(`segment announcement has no ticket for dataset "${name}"`);
-        return [name, await client.doGetTable(ticket)] as const;
+        const { schema, batches } = await client.doGet(ticket, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const all: RecordBatch[] = [];
+        for await (const batch of batches) all.push(batch);
+        return [name, new Table(schema, all)] as const;
       }),
     );
     return Object.fromEntries(entries);
@@ -47,4 +53,4 @@ export class SegmentFetcher {
 }
 
 const isGone = (err: unknown): boolean =>
-  err instanceof FlightError && (err.code === 'NOT_FOUND' || err.code === 'UNAVAILABLE');
+  err instanceof FlightError && (err.code === 'NOT_FOUND' || err.code === 'UNAVAILABLE' || err.code === 'CANCELLED');

@@ -139,3 +139,28 @@ describe('spool reaper', () => {
     await spool.close();
   });
 });
+
+describe('a producer that never answers', () => {
+  it('counts as gone after the timeout, and the segment is re-produced', async () => {
+    const dir = await tempDir('segments-slow');
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: 1 << 20, maxBytes: 1 << 24 });
+    await spool.put('eth:0-9', { a: rows(10) });
+    const stuck = new FlightServer({ doGet: () => new Promise(() => undefined) }, { port: 0 });
+    const good = new FlightServer(spoolFlightHandlers(spool, 'test'), { port: 0 });
+    await stuck.start();
+    await good.start();
+    const fetcher = new SegmentFetcher(300);
+    const started = Date.now();
+    const tables = await fetcher.fetch({ location: stuck.location, tickets: segmentTickets('eth:0-9', ['a']) }, ['a'], async () => ({
+      location: good.location,
+      tickets: segmentTickets('eth:0-9', ['a']),
+    }));
+    expect(tables.a.numRows).toBe(10);
+    expect(Date.now() - started).toBeLessThan(5000);
+    fetcher.close();
+    await stuck.stop(0);
+    await good.stop(0);
+    await spool.close();
+    await dir.remove();
+  });
+});
