@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectBus, deleteStreams } from '@chainlake/bus';
 import { tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { expectedChecksums, expectedTables, lakeChecksums, meshEnv, startMesh, waitForRows } from './pipeline.js';
+import { expectedChecksums, expectedTables, lakeChecksums, meshEnv, printLogsOnFailure, startMesh, waitForRows } from './pipeline.js';
 
 const BLOCKS = 2000;
 
@@ -31,6 +31,7 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
   it(`lands exactly the ${BLOCKS} generated blocks, no gap, no duplicate`, async () => {
     const env = meshEnv(prefix, dir.path, { CHAINLAKE_BACKFILL_FROM: '0', CHAINLAKE_BACKFILL_TO: String(BLOCKS - 1) });
     const mesh = startMesh(env, dir.path);
+    printLogsOnFailure(mesh);
     procs.push(...Object.values(mesh));
     const expected = expectedChecksums(expectedTables(env, 0, BLOCKS - 1));
     await waitForRows(env.CHAINLAKE_WAREHOUSE, 'synthetic', expected, 120_000);
@@ -52,6 +53,7 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
       CHAINLAKE_ACK_WAIT_MS: '4000',
     });
     const mesh = startMesh(env, dir.path);
+    printLogsOnFailure(mesh);
     procs.push(...Object.values(mesh));
     await mesh.archiver.waitForLog((l) => l.msg === 'flushed', 60_000);
     mesh.transformer.kill('SIGKILL');
@@ -62,6 +64,7 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
     expect(filesBefore.transactions.rows).toBeLessThan(expected.transactions.rows);
 
     const restarted = startMesh(env, dir.path, ['transformer', 'archiver']);
+    printLogsOnFailure(restarted);
     procs.push(...Object.values(restarted));
     await waitForRows(env.CHAINLAKE_WAREHOUSE, 'synthetic', expected, 180_000);
     const seen = await lakeChecksums(env.CHAINLAKE_WAREHOUSE, 'synthetic');

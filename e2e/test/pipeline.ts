@@ -27,15 +27,17 @@ export function meshEnv(prefix: string, dir: string, extra: Record<string, strin
   };
 }
 
-/** Starts the apps; if the running test fails, the tail of each one's log is printed with the failure. */
 export function startMesh(env: Record<string, string>, dir: string, apps = ['source', 'transformer', 'archiver']): Record<string, ServiceProcess> {
-  const mesh = Object.fromEntries(apps.map((app) => [app, spawnService(app, { ...env, CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) })]));
+  return Object.fromEntries(apps.map((app) => [app, spawnService(app, { ...env, CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) })]));
+}
+
+/** Call inside a test: if it fails, the tail of each service's log is printed with the failure. */
+export function printLogsOnFailure(mesh: Record<string, ServiceProcess>): void {
   onTestFailed(() => {
     for (const p of Object.values(mesh)) {
       console.error(`--- last log lines of ${p.name} (pid ${p.child.pid}) ---\n${p.logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}`);
     }
   });
-  return mesh;
 }
 
 /** The generator's own rows for [from, to], decoded in-process: what the lake must hold. */

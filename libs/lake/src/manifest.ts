@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { LocalWarehouse } from './warehouse.js';
@@ -151,22 +151,28 @@ export class ManifestStore {
     const lockPath = join(dir, 'manifest.lock');
     const owner: LockOwner = { pid: process.pid, at: Date.now(), token: Math.random().toString(36).slice(2) };
     const deadline = Date.now() + this.lockTimeoutMs;
+    // The lock appears with its owner already in it (hard link of a written file, atomic and
+    // exclusive), so a process killed while taking it never leaves a lock nobody can judge.
+    const candidate = `${lockPath}.${process.pid}-${owner.token}`;
+    await writeFile(candidate, JSON.stringify(owner));
     let wait = 2;
-    for (;;) {
-      try {
-        const handle = await open(lockPath, 'wx');
-        await handle.writeFile(JSON.stringify(owner));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    try {
+      for (;;) {
+        try {
+          await link(candidate, lockPath);
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        await this.breakIfStale(lockPath);
+        if (Date.now() > deadline) {
+          throw new Error(`timed out after ${this.lockTimeoutMs} ms waiting for the lock ${lockPath}`);
+        }
+        await sleep(wait + Math.random() * wait);
+        wait = Math.min(wait * 2, 100);
       }
-      await this.breakIfStale(lockPath);
-      if (Date.now() > deadline) {
-        throw new Error(`timed out after ${this.lockTimeoutMs} ms waiting for the lock ${lockPath}`);
-      }
-      await sleep(wait + Math.random() * wait);
-      wait = Math.min(wait * 2, 100);
+    } finally {
+      await rm(candidate, { force: true });
     }
     try {
       return await fn();

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir, utimes } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '@chainlake/testkit';
@@ -105,6 +105,13 @@ describe('ManifestStore', () => {
     const old = new Date(Date.now() - 120_000);
     await utimes(lockPath, old, old);
     expect(await store.withTableLock('eth', 'blocks', async () => 'taken again')).toBe('taken again');
+  });
+
+  it('never lets the lock exist without its owner in it, and leaves no candidate file behind', async () => {
+    const dir = warehouse.tableDir('eth', 'blocks');
+    const seen = await store.withTableLock('eth', 'blocks', async () => JSON.parse(await readFile(join(dir, 'manifest.lock'), 'utf8')) as { pid: number });
+    expect(seen.pid).toBe(process.pid);
+    expect((await readdir(dir)).filter((f) => f.startsWith('manifest.lock'))).toEqual([]);
   });
 
   it('times out, naming the lock, while a live process holds it', async () => {
