@@ -4,10 +4,12 @@ import {
   publishDurable, ReorgMessage, ReproduceReply, ReproduceRequest, request, serveRequests, TypedSegmentMessage,
   WindowResultMessage, type Bus, type Delivery, type TypedSegment,
 } from '@chainlake/bus';
+import { FlightServer } from '@chainlake/flight';
 import { SegmentFetcher, type SegmentLocation } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
 import type { AnalyticsConfig } from './config.js';
 import { DefinitionRegistry, readDefinitionFile } from './definitions.js';
+import { resultsFlightHandlers } from './flight.js';
 import { BlockOrder } from './order.js';
 import { LatestResults } from './results.js';
 import { StateStore } from './state.js';
@@ -114,6 +116,17 @@ export async function startAnalytics(ctx: ServiceContext<AnalyticsConfig>): Prom
     if (!engine) return reply.code(404).send({ error: `no definition named "${req.params.name}"` });
     return { definition: req.params.name, results: latest.of(req.params.name), open: engine.current() };
   });
+
+  const flight = new FlightServer(resultsFlightHandlers((name) => (engines.has(name) ? latest.of(name) : undefined)), {
+    host: config.CHAINLAKE_HOST,
+    advertiseHost: config.CHAINLAKE_ADVERTISE_HOST,
+    port: config.CHAINLAKE_FLIGHT_PORT,
+    onError: (rpc, err) => log.warn({ rpc, err: String(err) }, 'flight call failed'),
+  });
+  await flight.start();
+  ctx.onShutdown(() => flight.stop(2000));
+  ctx.readiness('flight', () => flight.serving);
+  log.info({ location: flight.location }, 'flight listening');
 
   /** Deliveries whose effects are in the engines but not yet in a checkpoint: acked after the next one. */
   let unsaved: Delivery[] = [];

@@ -3,6 +3,8 @@ import { env, type ConfigOf } from '@chainlake/service';
 export type AnalyticsConfig = ConfigOf<typeof analyticsConfigShape>;
 
 export const analyticsConfigShape = {
+  /** Flight server: DoGet `{"analytics":"<name>"}` returns a definition's latest results as Arrow. */
+  CHAINLAKE_FLIGHT_PORT: env.int(50054, { min: 0, max: 65535 }),
   /** A JSON or YAML file of definitions (a list, or `{definitions: [...]}`) put into the shared registry at start. */
   CHAINLAKE_ANALYTICS_DEFINITIONS: env.string(''),
   CHAINLAKE_ANALYTICS_CHECKPOINT_INTERVAL_MS: env.int(2000, { min: 100 }),

@@ -28,7 +28,7 @@ describe('analytics definitions', () => {
       '    aggregates: [{ fn: sum, column: from_address }]',
     ].join('\n'));
     analytics = spawnService('analytics', {
-      CHAINLAKE_NATS_URL: testNatsUrl(), CHAINLAKE_PREFIX: bus.prefix, CHAINLAKE_HTTP_PORT: '0', CHAINLAKE_ANALYTICS_DEFINITIONS: file,
+      CHAINLAKE_NATS_URL: testNatsUrl(), CHAINLAKE_PREFIX: bus.prefix, CHAINLAKE_HTTP_PORT: '0', CHAINLAKE_FLIGHT_PORT: '0', CHAINLAKE_ANALYTICS_DEFINITIONS: file,
     });
     base = `http://127.0.0.1:${await analytics.httpPort()}`;
   });

@@ -5,6 +5,7 @@ import { Type } from 'apache-arrow';
 import { connectBus, deleteStreams, WindowResultMessage, type Bus } from '@chainlake/bus';
 import { decode } from '@chainlake/chain-evm';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
+import { FlightClient, FlightError } from '@chainlake/flight';
 import { spawnService, tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
 
 const BLOCKS = 900; // 15 minutes of 1 s blocks
@@ -108,6 +109,22 @@ describe('analytics over the live pipeline', () => {
     const current = (await (await fetch(`http://127.0.0.1:${await analytics.httpPort()}/results/tx_per_minute`)).json()) as { results: unknown[]; open: unknown[] };
     expect(current.results).toHaveLength(14);
     expect(current.open).toHaveLength(1);
+
+    // The same results as Arrow over Flight.
+    const flight = new FlightClient(String((await analytics.waitForLog((l) => l.msg === 'flight listening')).location));
+    const table = await flight.doGetTable('{"analytics":"tx_per_minute"}');
+    const want = bruteForce(env);
+    expect(table.numRows).toBe(14);
+    for (let i = 0; i < table.numRows; i++) {
+      const [count, , value] = want.get(table.getChild('window_start')!.get(i) as string)!;
+      expect(table.getChild('count')!.get(i)).toBe(count);
+      expect(table.getChild('sum_value')!.get(i)).toBe(value.toString());
+    }
+    const refused = async (ticket: string) => flight.doGetTable(ticket).then(() => undefined, (err: FlightError) => err.code);
+    expect(await refused('{"analytics":')).toBe('INVALID_ARGUMENT');
+    expect(await refused('{"table":"x"}')).toBe('INVALID_ARGUMENT');
+    expect(await refused('{"analytics":"nope"}')).toBe('NOT_FOUND');
+    flight.close();
   });
 
   it('counts nothing twice when killed mid-stream and restarted', async () => {
