@@ -167,6 +167,22 @@ function partitioner(scheme: PartitionScheme, segments: readonly SegmentRows[]):
   };
 }
 
+/**
+ * block number → block timestamp (µs) of a segment, from its blocks dataset. Read from the
+ * column's buffers: Arrow's `get` turns timestamps into milliseconds.
+ */
+export function blockTimestamps(blocks: Table | undefined): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  if (!blocks) return out;
+  const numbers = blocks.getChild('block_number')!;
+  let row = 0;
+  for (const data of blocks.getChild('timestamp')!.data) {
+    const micros = data.values as BigInt64Array;
+    for (let i = 0; i < data.length; i++, row++) out.set(Number(numbers.get(row)), micros[data.offset + i]);
+  }
+  return out;
+}
+
 /** Zero-copy slice of the rows whose block_number is in [start, end]; the table is sorted by it. */
 export function rowsInBlockRange(table: Table, start: number, end: number): Table {
   const blocks = table.getChild('block_number');

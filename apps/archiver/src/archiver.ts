@@ -8,25 +8,15 @@ import { dataset as datasetDef } from '@chainlake/schema';
 import { SegmentFetcher, type SegmentLocation } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
 import type { Table } from 'apache-arrow';
-import { adoptAllUnlisted, archiveSegments, type ArchiveTarget, type SegmentRows } from './archive.js';
+import { adoptAllUnlisted, archiveSegments, blockTimestamps, type ArchiveTarget, type SegmentRows } from './archive.js';
 import type { ArchiverConfig } from './config.js';
 
-interface Buffered { chain: string; from: number; to: number; tables: Record<string, Table>; rows: number; delivery: Delivery }
+interface Buffered { from: number; to: number; tables: Record<string, Table>; delivery: Delivery }
 
 async function reproduceTyped(bus: Bus, chain: string, from: number, to: number): Promise<SegmentLocation> {
   const reply = await request(bus, bus.subjects.control('transformer', 'reproduce'), ReproduceRequest, ReproduceReply, { v: 1, chain, from, to }, 90_000);
   if (!reply.ok) throw new Error(`transformer could not re-produce ${chain}:${from}-${to}: ${reply.error}`);
   return reply;
-}
-
-/** block number → block timestamp (µs) of a segment, from its blocks dataset. */
-function blockTimestamps(blocks: Table | undefined): Map<number, bigint> {
-  const out = new Map<number, bigint>();
-  if (!blocks) return out;
-  const numbers = blocks.getChild('block_number')!;
-  const times = blocks.getChild('timestamp')!;
-  for (let i = 0; i < blocks.numRows; i++) out.set(Number(numbers.get(i)), BigInt(times.get(i) as number | bigint));
-  return out;
 }
 
 export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promise<void> {
@@ -129,7 +119,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
       }
       const rows = datasets.reduce((sum, d) => sum + tables[d].numRows, 0);
       if (buffer.length === 0) oldestBufferedAt = Date.now();
-      buffer.push({ chain: msg.chain, from: msg.from, to: msg.to, tables, rows, delivery });
+      buffer.push({ from: msg.from, to: msg.to, tables, delivery });
       buffered += rows;
       bufferedRows.set(buffered);
       if (buffered >= config.CHAINLAKE_ARCHIVER_FLUSH_ROWS) await flush();

@@ -5,7 +5,10 @@ import { tableFromArrays, type Table } from 'apache-arrow';
 import { LocalWarehouse, ManifestStore, readParquet } from '@chainlake/lake';
 import { parsePartitionScheme } from '@chainlake/partitioning';
 import { tempDir } from '@chainlake/testkit';
-import { adoptAllUnlisted, archiveSegments, rowsInBlockRange, type ArchiveTarget, type SegmentRows } from '../src/archive.js';
+import { decode } from '@chainlake/chain-evm';
+import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
+import { datePartition } from '@chainlake/partitioning';
+import { adoptAllUnlisted, archiveSegments, blockTimestamps, rowsInBlockRange, type ArchiveTarget, type SegmentRows } from '../src/archive.js';
 
 const DAY_US = 86_400_000_000n;
 
@@ -110,5 +113,16 @@ describe('archiveSegments', () => {
     const { table } = segment(0, 9);
     expect(rowsInBlockRange(table, 3, 5).numRows).toBe(6);
     expect(rowsInBlockRange(table, 10, 20).numRows).toBe(0);
+  });
+});
+
+describe('blockTimestamps', () => {
+  it('reads block timestamps in microseconds, as date partitions expect', () => {
+    const chain = new SyntheticChain(syntheticOptionsFromEnv({}));
+    const { blocks } = decode(chain.rawSegment(0, 2), 1337);
+    const times = blockTimestamps(blocks);
+    expect([...times.keys()]).toEqual([0, 1, 2]);
+    expect(datePartition(times.get(0)!)).toBe('date=2024-01-01');
+    expect(times.get(1)! - times.get(0)!).toBe(1_000_000n);
   });
 });
