@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   consumeDurable,
@@ -11,7 +11,7 @@ import {
   type DurableConsumer,
   type RawSegment,
 } from '../src/index.js';
-import { recordingLog, replicaOf, testBus, waitFor } from './helpers.js';
+import { busesClosedAfterEach, recordingLog, replicaOf, waitFor } from './helpers.js';
 
 const segment = (from: number, chain = 'synthetic'): RawSegment => ({
   v: 1,
@@ -26,16 +26,7 @@ const segment = (from: number, chain = 'synthetic'): RawSegment => ({
   tickets: { raw: `${chain}:${from}` },
 });
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function open(label: string): Promise<Bus> {
-  const { bus, close } = await testBus(label);
-  cleanups.push(close);
-  return bus;
-}
+const { open, cleanups } = busesClosedAfterEach();
 
 async function consume(
   bus: Bus,

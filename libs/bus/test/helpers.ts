@@ -1,4 +1,5 @@
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { afterEach } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testNatsUrl, uniquePrefix } from '@chainlake/testkit';
 import { connectBus, deleteStreams, ensureStreams, type Bus, type BusLog } from '../src/index.js';
@@ -30,6 +31,25 @@ export async function testBus(label: string): Promise<{ bus: Bus; close: () => P
     close: async () => {
       await deleteStreams(bus);
       await bus.drain();
+    },
+  };
+}
+
+/**
+ * For a test file: `open` gives a bus on a fresh prefix; it, and whatever else is pushed on
+ * `cleanups`, is closed after each test, last first.
+ */
+export function busesClosedAfterEach(): { open(label: string): Promise<Bus>; cleanups: (() => Promise<void>)[] } {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    cleanups,
+    async open(label) {
+      const { bus, close } = await testBus(label);
+      cleanups.push(close);
+      return bus;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nanos } from '@nats-io/transport-node';
 import { testNatsUrl, uniquePrefix } from '@chainlake/testkit';
 import {
@@ -10,10 +10,9 @@ import {
   publishCore,
   publishDurable,
   RawSegmentMessage,
-  type Bus,
   type RawSegment,
 } from '../src/index.js';
-import { testBus } from './helpers.js';
+import { busesClosedAfterEach } from './helpers.js';
 
 const segment = (from: number): RawSegment => ({
   v: 1,
@@ -28,16 +27,7 @@ const segment = (from: number): RawSegment => ({
   tickets: { raw: `synthetic:${from}` },
 });
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function open(label: string): Promise<Bus> {
-  const { bus, close } = await testBus(label);
-  cleanups.push(close);
-  return bus;
-}
+const { open, cleanups } = busesClosedAfterEach();
 
 describe('streams', () => {
   it('creates the four streams on file storage and is idempotent', async () => {
