@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseTransform, transformResultType } from '@chainlake/partitioning';
 import { CommitConflictError, InvalidCommitError } from './errors.js';
 import type {
   IcebergSchema,
+  IcebergSchemaField,
   PartitionField,
   PartitionSpec,
   Snapshot,
@@ -38,8 +40,6 @@ export interface NewTableOptions {
   uuid?: string;
   nowMs?: number;
 }
-
-const TRANSFORM_PATTERN = /^(identity|year|month|day|hour|void|bucket\[[1-9]\d*\]|truncate\[[1-9]\d*\])$/;
 
 /** The metadata of a new table (format v2, no snapshot yet): schema id 0, spec id 0 with partition field ids from 1000. */
 export function newTableMetadata(options: NewTableOptions): TableMetadata {
@@ -430,11 +430,12 @@ export function parseMetadataVersion(fileName: string): number | undefined {
  * Writes `<metadataDir>/v<version>.metadata.json` (temp file, fsync, rename: readers never see half a
  * file; an existing file of that version is replaced) and then `version-hint.text` with the version.
  * Writes the metadata as given: to record the replaced file in metadata-log, pass it through
- * appendMetadataLog first. `metadataDir` is a path or a file:// URI. Returns the file's path.
+ * appendMetadataLog first. `metadataDir` (created if missing) is a path or a file:// URI. Returns the file's path.
  */
 export async function writeMetadataFiles(metadataDir: string, version: number, metadata: TableMetadata): Promise<string> {
   const dir = metadataDir.startsWith('file:') ? fileURLToPath(metadataDir) : metadataDir;
   const path = join(dir, metadataFileName(version));
+  await mkdir(dir, { recursive: true });
   await writeFileAtomic(path, JSON.stringify(metadata, null, 2));
   await writeFileAtomic(join(dir, 'version-hint.text'), String(version));
   return path;
@@ -508,12 +509,9 @@ function validateSpec(spec: PartitionSpec, schema: IcebergSchema, where: string)
     requireInt(field['source-id'], `${where}: source-id`);
     requireInt(field['field-id'], `${where}: field-id`);
     requireNonEmptyString(field.name, `${where}: partition field name`);
-    if (typeof field.transform !== 'string' || !TRANSFORM_PATTERN.test(field.transform)) {
-      throw new InvalidCommitError(`${where}: unknown transform ${JSON.stringify(field.transform)} of partition field ${field.name}`);
-    }
-    if (!schema.fields.some((f) => f.id === field['source-id'])) {
-      throw new InvalidCommitError(`${where}: partition field ${field.name} has source-id ${field['source-id']}, which the schema lacks`);
-    }
+    const source = schema.fields.find((f) => f.id === field['source-id']);
+    if (!source) throw new InvalidCommitError(`${where}: partition field ${field.name} has source-id ${field['source-id']}, which the schema lacks`);
+    checkTransform(field.transform, source, `${where}: partition field ${field.name}`);
     if (names.has(field.name)) throw new InvalidCommitError(`${where}: duplicate partition field name ${field.name}`);
     if (ids.has(field['field-id'])) throw new InvalidCommitError(`${where}: duplicate partition field id ${field['field-id']}`);
     names.add(field.name);
@@ -524,14 +522,24 @@ function validateSpec(spec: PartitionSpec, schema: IcebergSchema, where: string)
 function validateSortOrder(order: SortOrder, schema: IcebergSchema, where: string): void {
   for (const field of order.fields) {
     requireInt(field['source-id'], `${where}: source-id`);
-    if (!schema.fields.some((f) => f.id === field['source-id'])) throw new InvalidCommitError(`${where}: sort source-id ${field['source-id']} is not in the schema`);
-    if (typeof field.transform !== 'string' || !TRANSFORM_PATTERN.test(field.transform)) {
-      throw new InvalidCommitError(`${where}: unknown sort transform ${JSON.stringify(field.transform)}`);
-    }
+    const source = schema.fields.find((f) => f.id === field['source-id']);
+    if (!source) throw new InvalidCommitError(`${where}: sort source-id ${field['source-id']} is not in the schema`);
+    checkTransform(field.transform, source, `${where}: sort field on ${source.name}`);
     if (field.direction !== 'asc' && field.direction !== 'desc') throw new InvalidCommitError(`${where}: sort direction must be asc or desc`);
     if (field['null-order'] !== 'nulls-first' && field['null-order'] !== 'nulls-last') {
       throw new InvalidCommitError(`${where}: null-order must be nulls-first or nulls-last`);
     }
+  }
+}
+
+/** A known transform that can take the source column's type (nested source types are left to the reader). */
+function checkTransform(transform: unknown, source: IcebergSchemaField, where: string): void {
+  try {
+    if (typeof transform !== 'string') throw new Error(`transform must be a string, not ${JSON.stringify(transform)}`);
+    const parsed = parseTransform(transform);
+    if (typeof source.type === 'string') transformResultType(parsed, source.type);
+  } catch (error) {
+    throw new InvalidCommitError(`${where}: ${(error as Error).message}`);
   }
 }
 

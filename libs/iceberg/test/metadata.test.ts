@@ -84,7 +84,7 @@ describe('newTableMetadata', () => {
       /source-id 9/,
     );
     expect(() => newTableMetadata({ location: 'file:///t', schema, spec: { fields: [{ 'source-id': 1, name: 'x', transform: 'bucket[0]' }] } })).toThrow(
-      /unknown transform/,
+      /invalid transform/,
     );
   });
 });
