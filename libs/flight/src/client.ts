@@ -10,6 +10,8 @@ import type { ActionType, FlightDescriptor, FlightInfo } from './types.js';
 export interface FlightClientOptions {
   /** Sent as gRPC metadata with every call. */
   headers?: Record<string, string>;
+  /** Sent as `authorization: Bearer <token>` with every call. */
+  token?: string;
   /** Largest gRPC message accepted or sent; default 64 MiB. */
   maxMessageBytes?: number;
 }
@@ -45,7 +47,7 @@ export class FlightClient {
   constructor(location: string, options: FlightClientOptions = {}) {
     const { target, secure } = parseLocation(location);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.headers = options.headers ?? {};
+    this.headers = { ...options.headers, ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }) };
     const channelOptions: ChannelOptions = {
       'grpc.max_receive_message_length': this.maxMessageBytes,
       'grpc.max_send_message_length': this.maxMessageBytes,
@@ -125,6 +127,28 @@ export class FlightClient {
     const results: Buffer[] = [];
     for await (const result of this.serverStream<{ body: Buffer }>('DoAction', { type, body })) results.push(result.body);
     return results;
+  }
+
+  /**
+   * One Handshake round: sends the payload, resolves with the server's payload and response
+   * headers (a token-authenticated server answers `authorization: Bearer <token>`).
+   */
+  async handshake(payload: Buffer | string = Buffer.alloc(0)): Promise<{ payload: Buffer; headers: Record<string, string> }> {
+    const method = flightService.Handshake;
+    const call = this.client.makeBidiStreamRequest(path('Handshake'), method.requestSerialize, method.responseDeserialize, this.metadata());
+    const headers: Record<string, string> = {};
+    call.on('metadata', (metadata: Metadata) => {
+      for (const [key, value] of Object.entries(metadata.getMap())) if (typeof value === 'string') headers[key] = value;
+    });
+    call.write({ protocolVersion: 0, payload: asBuffer(payload) });
+    call.end();
+    const replies: Buffer[] = [];
+    try {
+      for await (const reply of call as AsyncIterable<{ payload: Buffer }>) replies.push(reply.payload);
+    } catch (err) {
+      throw FlightError.fromGrpc(err);
+    }
+    return { payload: replies[0] ?? Buffer.alloc(0), headers };
   }
 
   async listActions(): Promise<ActionType[]> {

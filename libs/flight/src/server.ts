@@ -1,8 +1,8 @@
 import {
+  Metadata,
   Server,
   ServerCredentials,
   status,
-  type Metadata,
   type ServerDuplexStream,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -14,7 +14,7 @@ import { FlightError } from './errors.js';
 import { decodeFlightData, FlightDataEncoder, schemaToIpc } from './ipc.js';
 import { flightService, type WireDescriptor, type WireFlightData } from './proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, targetMessageBytes, writeMessage } from './stream.js';
-import type { CallContext, FlightHandlers } from './types.js';
+import type { CallContext, FlightHandlers, HandshakeReply } from './types.js';
 
 export interface FlightServerOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -27,6 +27,16 @@ export interface FlightServerOptions {
   maxMessageBytes?: number;
   /** Called with every unexpected handler error (anything but a FlightError), for metrics and logs. */
   onError?(rpc: string, err: unknown): void;
+  /**
+   * Checks the request metadata of every call except Handshake before its handler runs; throw a
+   * FlightError (FlightError.unauthenticated) to refuse the call. See bearerTokenAuth.
+   */
+  authenticate?(headers: Record<string, string>): void | Promise<void>;
+  /**
+   * Answers each HandshakeRequest with one HandshakeResponse; the first reply's headers are sent
+   * as response metadata. Without it Handshake answers UNIMPLEMENTED.
+   */
+  handshake?(payload: Buffer, headers: Record<string, string>): HandshakeReply | Promise<HandshakeReply>;
 }
 
 /** What every kind of server call offers: metadata, peer, and the 'cancelled' event. */
@@ -136,16 +146,22 @@ export class FlightServer {
     return { code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
   }
 
+  private async authorized(rpc: string, ctx: CallContext): Promise<void> {
+    if (rpc !== 'Handshake') await this.options.authenticate?.(ctx.headers);
+  }
+
   private unary<Req, Res>(rpc: string, run: (request: Req, ctx: CallContext) => Promise<Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       const { ctx, release } = this.context(call);
-      run(call.request, ctx).then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          const failure = this.statusFor(rpc, err, ctx);
-          callback(failure ?? { code: status.CANCELLED, details: 'cancelled' });
-        },
-      )
+      this.authorized(rpc, ctx)
+        .then(() => run(call.request, ctx))
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => {
+            const failure = this.statusFor(rpc, err, ctx);
+            callback(failure ?? { code: status.CANCELLED, details: 'cancelled' });
+          },
+        )
         .catch((err: unknown) => this.statusFor(rpc, err, ctx))
         .finally(release);
     };
@@ -154,15 +170,17 @@ export class FlightServer {
   private streaming<C extends StreamCall>(rpc: string, run: (call: C, ctx: CallContext) => Promise<void>) {
     return (call: C): void => {
       const { ctx, release } = this.context(call);
-      run(call, ctx).then(
-        () => {
-          if (!ctx.signal.aborted) call.end();
-        },
-        (err: unknown) => {
-          const failure = this.statusFor(rpc, err, ctx);
-          if (failure) call.emit('error', failure);
-        },
-      )
+      this.authorized(rpc, ctx)
+        .then(() => run(call, ctx))
+        .then(
+          () => {
+            if (!ctx.signal.aborted) call.end();
+          },
+          (err: unknown) => {
+            const failure = this.statusFor(rpc, err, ctx);
+            if (failure) call.emit('error', failure);
+          },
+        )
         // answering can itself fail (stream already torn down); report it, never let it escape
         .catch((err: unknown) => this.statusFor(rpc, err, ctx))
         .finally(release);
@@ -182,7 +200,23 @@ export class FlightServer {
       });
 
     return {
-      Handshake: unimplementedStream('Handshake'),
+      Handshake: this.streaming<ServerDuplexStream<{ protocolVersion: string; payload: Buffer }, unknown>>('Handshake', async (call, ctx) => {
+        const answer = this.options.handshake;
+        if (!answer) throw this.missing('Handshake');
+        let first = true;
+        // the default iterator destroys the call when the client's side ends, before the status is sent
+        const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterable<{ protocolVersion: string; payload: Buffer }>;
+        for await (const request of requests) {
+          const reply = await answer(request.payload, ctx.headers);
+          if (first && reply.headers) {
+            const metadata = new Metadata();
+            for (const [key, value] of Object.entries(reply.headers)) metadata.set(key, value);
+            call.sendMetadata(metadata);
+          }
+          first = false;
+          await writeMessage(call, { protocolVersion: request.protocolVersion, payload: reply.payload }, ctx.signal);
+        }
+      }),
       DoExchange: unimplementedStream('DoExchange'),
       PollFlightInfo: this.unary('PollFlightInfo', async () => {
         throw this.missing('PollFlightInfo');

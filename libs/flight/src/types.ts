@@ -38,6 +38,12 @@ export interface CallContext {
   signal: AbortSignal;
 }
 
+/** What the server answers to one HandshakeRequest; `headers` go out as response metadata. */
+export interface HandshakeReply {
+  payload: Buffer;
+  headers?: Record<string, string>;
+}
+
 export interface ActionType {
   type: string;
   description: string;
