@@ -11,4 +11,6 @@ export const analyticsConfigShape = {
   CHAINLAKE_ACK_WAIT_MS: env.int(60_000, { min: 1000 }),
   /** How long a segment waits for the one before it; 0 = twice the ack wait (a crashed replica's segments come back after one). */
   CHAINLAKE_ANALYTICS_MAX_GAP_WAIT_MS: env.int(0, { min: 0 }),
+  /** One replica computes; a standby takes over once the leader's lease has not been renewed for this long. */
+  CHAINLAKE_ANALYTICS_LEASE_MS: env.int(10_000, { min: 1000 }),
 };

@@ -79,4 +79,8 @@ export class DefinitionRegistry {
   list(): Definition[] {
     return [...this.known.values()];
   }
+
+  get(name: string): Definition | undefined {
+    return this.known.get(name);
+  }
 }

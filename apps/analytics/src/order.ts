@@ -50,6 +50,13 @@ export class BlockOrder<T extends { from: number; to: number }> {
     return { ready, skipped };
   }
 
+  /** Removes and returns every waiting segment (when handing the work over). */
+  drain(): T[] {
+    const items = [...this.waiting.values()].map((e) => e.item);
+    this.waiting.clear();
+    return items;
+  }
+
   get size(): number {
     return this.waiting.size;
   }

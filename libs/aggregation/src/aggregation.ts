@@ -33,6 +33,8 @@ interface WindowState {
   groups: Map<string, GroupState>;
   revision: number;
   dirty: boolean;
+  /** Rows added or retracted since the last early(): only such open windows get an early result. */
+  changed: boolean;
   /** Group keys of the last emission, so that a group emptied by a retraction is re-emitted with rows 0. */
   emitted: string[];
 }
@@ -208,6 +210,7 @@ export class Aggregation {
           paneFrom = from;
           for (let s = from; s <= last; s += slide) {
             const w = this.window(s, s + size);
+            w.changed = true;
             if (w.revision > 0) w.dirty = true;
           }
         }
@@ -258,7 +261,7 @@ export class Aggregation {
   private window(start: number, end: number): WindowState {
     let w = this.windows.get(start);
     if (!w) {
-      w = { start, end, groups: new Map(), revision: 0, dirty: false, emitted: [] };
+      w = { start, end, groups: new Map(), revision: 0, dirty: false, changed: true, emitted: [] };
       this.windows.set(start, w);
     }
     return w;
@@ -318,7 +321,7 @@ export class Aggregation {
       }
     }
     if (target === undefined) {
-      target = { start: t, end: t + this.gap, groups: new Map(), revision: 0, dirty: false, emitted: [] };
+      target = { start: t, end: t + this.gap, groups: new Map(), revision: 0, dirty: false, changed: true, emitted: [] };
       list.push(target);
     } else if (touchingCount > 1) {
       const touching = list.filter((s) => t > s.start - this.gap && t < s.end);
@@ -340,6 +343,7 @@ export class Aggregation {
         list.splice(list.indexOf(other), 1);
       }
     }
+    target.changed = true;
     if (target.revision > 0) target.dirty = true;
     target.start = Math.min(target.start, t);
     target.end = Math.max(target.end, t + this.gap);
@@ -511,6 +515,17 @@ export class Aggregation {
     return this.ordered(this.held().filter((w) => w.revision === 0)).flatMap((w) => this.results(w, 0, false).results);
   }
 
+  /**
+   * Early results: the current partial results (revision 0) of the windows still open (the
+   * watermark below their end) whose rows changed since the previous call. A window's final
+   * result, when it fires, replaces them.
+   */
+  early(): WindowResult[] {
+    const changed = this.held().filter((w) => w.revision === 0 && w.changed && this.maxTime < w.end);
+    for (const w of changed) w.changed = false;
+    return this.ordered(changed).flatMap((w) => this.results(w, 0, false).results);
+  }
+
   retract(forkPoint: number): void {
     if (forkPoint < this.finalizedHeight) {
       throw new Error(
@@ -539,7 +554,11 @@ export class Aggregation {
       for (const p of this.panes) {
         if (!dropBlocks(p.groups)) continue;
         p.totals = null;
-        for (const w of this.windows.values()) if (w.revision > 0 && this.inWindow(p, w)) w.dirty = true;
+        for (const w of this.windows.values()) {
+          if (!this.inWindow(p, w)) continue;
+          w.changed = true;
+          if (w.revision > 0) w.dirty = true;
+        }
       }
     }
     for (const b of this.blockMaxTime.keys()) if (b > forkPoint) this.blockMaxTime.delete(b);
@@ -561,7 +580,7 @@ export class Aggregation {
     for (const u of units) {
       let s = parts[parts.length - 1];
       if (!s || u.p.minTime >= s.end) {
-        s = { start: u.p.minTime, end: u.p.maxTime + this.gap, groups: new Map(), revision: 0, dirty: false, emitted: [] };
+        s = { start: u.p.minTime, end: u.p.maxTime + this.gap, groups: new Map(), revision: 0, dirty: false, changed: true, emitted: [] };
         s.groups.set(key, { group: g.group, merged: Partial.create(this.kinds), blocks: new Map() });
         parts.push(s);
       }
@@ -744,6 +763,7 @@ export class Aggregation {
         revision: wj.revision,
         dirty: wj.dirty,
         emitted: wj.emitted,
+        changed: wj.revision === 0,
         groups: new Map(),
       };
       if (agg.session) {

@@ -38,6 +38,8 @@ export interface Definition {
   aggregates: AggregateSpec[];
   topK?: { k: number; by: string; order?: 'desc' | 'asc' };
   allowedLatenessMs?: number;
+  /** Publish the partial results of the open windows that changed, this often (wall-clock ms). */
+  earlyResultsMs?: number;
 }
 
 export class DefinitionError extends Error {
@@ -89,9 +91,12 @@ const definitionSchema = z.strictObject({
     .strictObject({ k: z.number(), by: z.string(), order: z.enum(['desc', 'asc']).optional() })
     .optional(),
   allowedLatenessMs: z.number().optional(),
+  earlyResultsMs: z.number().optional(),
 });
 
 const NAME = /^[a-z][a-z0-9_]*$/;
+/** Early results more often than this would mostly repeat themselves and load subscribers. */
+const MIN_EARLY_RESULTS_MS = 100;
 const NUMERIC: readonly LogicalType[] = ['int64', 'int32', 'uint256'];
 const ORDERED: readonly LogicalType[] = [...NUMERIC, 'timestamp'];
 
@@ -147,6 +152,10 @@ export function parseDefinition(input: unknown): Definition {
   const lateness = def.allowedLatenessMs;
   if (lateness !== undefined && (!Number.isFinite(lateness) || lateness < 0)) {
     fail('allowedLatenessMs', `must be a non-negative number, got ${lateness}`);
+  }
+  const early = def.earlyResultsMs;
+  if (early !== undefined && !(Number.isInteger(early) && early >= MIN_EARLY_RESULTS_MS)) {
+    fail('earlyResultsMs', `must be a whole number of milliseconds ≥ ${MIN_EARLY_RESULTS_MS}, got ${early}`);
   }
   def.groupBy?.forEach((g, i) => col(`groupBy[${i}]`, g));
   if (def.filter) checkFilter(def.filter, 'filter', col, fail);

@@ -35,7 +35,7 @@ describe('parseDefinition', () => {
       { kind: 'sliding', sizeMs: 60_000, slideMs: 60_000 },
       { kind: 'session', gapMs: 1 },
     ]) {
-      expect(parseDefinition({ ...valid, window, eventTime: 'block_timestamp', allowedLatenessMs: 0 }).window).toEqual(window);
+      expect(parseDefinition({ ...valid, window, eventTime: 'block_timestamp', allowedLatenessMs: 0, earlyResultsMs: 100 }).window).toEqual(window);
     }
   });
 
@@ -69,6 +69,8 @@ describe('parseDefinition', () => {
     ['a zero session gap', { window: { kind: 'session', gapMs: 0 } }, 'window.gapMs must be a positive number, got 0'],
     ['an unknown window kind', { window: { kind: 'hopping', sizeMs: 10 } }, 'window'],
     ['a negative lateness', { allowedLatenessMs: -1 }, 'allowedLatenessMs must be a non-negative number, got -1'],
+    ['early results too often', { earlyResultsMs: 50 }, 'definition "fees": earlyResultsMs must be a whole number of milliseconds ≥ 100, got 50'],
+    ['early results at a fractional interval', { earlyResultsMs: 1000.5 }, 'earlyResultsMs must be a whole number of milliseconds ≥ 100, got 1000.5'],
     ['topK naming no aggregate', { topK: { k: 3, by: 'fee' } }, 'definition "fees": topK.by names no aggregate: "fee" (have: count, fees, p50_gas_used)'],
     ['topK with k = 0', { topK: { k: 0, by: 'fees' } }, 'definition "fees": topK.k must be an integer ≥ 1, got 0'],
     ['a filter on an unknown column', { filter: { or: [{ column: 'value', op: 'gt', value: 1 }, { column: 'fee', op: 'eq', value: 1 }] } }, 'filter.or[1].column names no column of transactions: "fee"'],

@@ -12,6 +12,7 @@ export {
   ReproduceReply,
   DeadLetterMessage,
   WindowResultMessage,
+  WindowUpdateMessage,
   DefineRequest,
   DropRequest,
   DefinitionReply,

@@ -77,6 +77,9 @@ const windowResult = z.object({
   revision: z.int().nonnegative(),
 });
 
+/** An early (partial) result of a window still open, on `analyticsUpdates(<definition>)`. */
+const windowUpdate = windowResult.omit({ revision: true }).extend({ early: z.literal(true) });
+
 /** The definition itself is checked by the analytics service (@chainlake/aggregation), which knows the datasets. */
 const defineRequest = z.object({ v: z.literal(1), definition: z.unknown() });
 const dropRequest = z.object({ v: z.literal(1), name: z.string().min(1) });
@@ -96,6 +99,8 @@ export const ReproduceReply = jsonCodec('ReproduceReply', reproduceReply);
 export const DeadLetterMessage = jsonCodec('DeadLetterMessage', deadLetter);
 /** A window result on `analytics(<definition>)`; a later revision of the same window and group replaces it. */
 export const WindowResultMessage = jsonCodec('WindowResultMessage', windowResult);
+/** An early result on `analyticsUpdates(<definition>)`: the partial values of a window still open, replaced by its result when it closes. */
+export const WindowUpdateMessage = jsonCodec('WindowUpdateMessage', windowUpdate);
 export const DefineRequest = jsonCodec('DefineRequest', defineRequest);
 export const DropRequest = jsonCodec('DropRequest', dropRequest);
 export const DefinitionReply = jsonCodec('DefinitionReply', definitionReply);

@@ -17,6 +17,8 @@ export interface Subjects {
   deadLetter(service: string): string;
   /** `<prefix>.analytics.<name>` */
   analytics(name: string): string;
+  /** `<prefix>.analytics.<name>.updates` (core NATS: early results, outside the ANALYTICS stream's `<prefix>.analytics.*`) */
+  analyticsUpdates(name: string): string;
   /** `<prefix>.catalog.<namespace>.<table>.commits` */
   catalogCommits(namespace: string, table: string): string;
 }
@@ -64,6 +66,7 @@ export function createSubjects(prefix: string): Subjects {
     control: (service, verb) => `${prefix}.control.${token('service', service)}.${token('verb', verb)}`,
     deadLetter: (service) => `${prefix}.deadletter.${token('service', service)}`,
     analytics: (name) => `${prefix}.analytics.${token('analytics name', name)}`,
+    analyticsUpdates: (name) => `${prefix}.analytics.${token('analytics name', name)}.updates`,
     catalogCommits: (namespace, table) =>
       `${prefix}.catalog.${token('namespace', namespace)}.${token('table', table)}.commits`,
   };
