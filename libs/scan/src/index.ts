@@ -26,3 +26,4 @@ export {
   planScan,
   scanTable,
 } from './scan.js';
+export { scanFileFromDataFile, scanFilesFromDataFiles } from './iceberg.js';
