@@ -39,7 +39,7 @@ export interface ProduceOptions {
 export type RemovedFile = DataFile | string;
 
 /** Adds data files (fast append: a new manifest, the base snapshot's manifests kept as they are). */
-export function appendFiles(metadata: TableMetadata, io: FileIO, added: readonly DataFile[], options: ProduceOptions = {}): Promise<SnapshotCommit> {
+export async function appendFiles(metadata: TableMetadata, io: FileIO, added: readonly DataFile[], options: ProduceOptions = {}): Promise<SnapshotCommit> {
   if (added.length === 0) throw new Error('append needs at least one data file');
   return produceSnapshot(metadata, io, 'append', [], added, options);
 }
@@ -48,7 +48,7 @@ export function appendFiles(metadata: TableMetadata, io: FileIO, added: readonly
  * Replaces files without changing the table's data (compaction). Fails when a file to remove is no
  * longer live in the current snapshot: someone else removed it meanwhile, so produce again from fresh metadata.
  */
-export function replaceFiles(
+export async function replaceFiles(
   metadata: TableMetadata,
   io: FileIO,
   removed: readonly RemovedFile[],
@@ -60,7 +60,7 @@ export function replaceFiles(
 }
 
 /** Removes and adds files as one logical change of the data (e.g. rewriting a block range after a reorg). */
-export function overwriteFiles(
+export async function overwriteFiles(
   metadata: TableMetadata,
   io: FileIO,
   removed: readonly RemovedFile[],
@@ -72,7 +72,7 @@ export function overwriteFiles(
 }
 
 /** Removes whole data files. */
-export function deleteFiles(metadata: TableMetadata, io: FileIO, removed: readonly RemovedFile[], options: ProduceOptions = {}): Promise<SnapshotCommit> {
+export async function deleteFiles(metadata: TableMetadata, io: FileIO, removed: readonly RemovedFile[], options: ProduceOptions = {}): Promise<SnapshotCommit> {
   if (removed.length === 0) throw new Error('delete needs at least one file to remove');
   return produceSnapshot(metadata, io, 'delete', removed, [], options);
 }
