@@ -1,13 +1,28 @@
-import { joinBus } from '@chainlake/bus';
+import { ensureStreams, joinBus } from '@chainlake/bus';
+import { joinPostgres } from '@chainlake/postgres';
 import { runService } from '@chainlake/service';
+import { CommitAnnouncer } from './announcer.js';
+import { Catalog } from './catalog.js';
+import { catalogConfigShape } from './config.js';
+import { registerCatalogHttp } from './http.js';
+import { CatalogStore } from './store.js';
+import { CatalogWarehouse } from './warehouse.js';
 
-// The catalog runs on the service shell (health, readiness, metrics) and joins the bus; its own
-// features arrive with their issues.
+// The catalog: the Iceberg REST catalog (PostgreSQL holds the metadata pointers), commit announcements on
+// NATS, and the human API.
 await runService({
   name: 'catalog',
-  configShape: {},
+  configShape: catalogConfigShape,
   httpPortDefault: 8086,
   async start(ctx) {
-    await joinBus(ctx);
+    const { config, log, metrics } = ctx;
+    const bus = await joinBus(ctx);
+    await ensureStreams(bus);
+    const store = await CatalogStore.open(await joinPostgres(ctx));
+    const announcer = new CommitAnnouncer(bus, store, log, metrics, config.CHAINLAKE_CATALOG_ANNOUNCE_RETRY_MS);
+    announcer.start();
+    ctx.onShutdown(() => announcer.stop());
+    const catalog = new Catalog(store, new CatalogWarehouse(config.CHAINLAKE_WAREHOUSE), bus.subjects, announcer, metrics);
+    await registerCatalogHttp(ctx.http, { catalog, authToken: config.CHAINLAKE_AUTH_TOKEN, log, metrics });
   },
 });

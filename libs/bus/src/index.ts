@@ -16,6 +16,7 @@ export {
   DefineRequest,
   DropRequest,
   DefinitionReply,
+  CommitMessage,
   type MessageOf,
   type RawSegment,
   type TypedSegment,
@@ -24,6 +25,7 @@ export {
   type Reproduce,
   type ReproduceResult,
   type DeadLetter,
+  type Commit,
 } from './messages.js';
 export { publishDurable, publishCore } from './publish.js';
 export { consumeDurable, type ConsumeOptions, type Delivery, type DurableConsumer } from './consumer.js';

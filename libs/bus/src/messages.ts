@@ -88,6 +88,19 @@ const definitionReply = z.discriminatedUnion('ok', [
   z.object({ v: z.literal(1), ok: z.literal(false), error: z.string().min(1) }),
 ]);
 
+const catalogName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected [A-Za-z0-9_-]+');
+const commit = z.object({
+  v: z.literal(1),
+  namespace: catalogName,
+  table: catalogName,
+  snapshotId: z.int(),
+  sequenceNumber: z.int().nonnegative(),
+  operation: z.enum(['append', 'replace', 'overwrite', 'delete']),
+  summary: z.record(z.string(), z.string()),
+  metadataLocation: z.string().min(1),
+  at: z.iso.datetime({ offset: true }),
+});
+
 export const RawSegmentMessage = jsonCodec('RawSegmentMessage', rawSegment);
 export const TypedSegmentMessage = jsonCodec('TypedSegmentMessage', typedSegment);
 export const HeadMessage = jsonCodec('HeadMessage', head);
@@ -104,6 +117,8 @@ export const WindowUpdateMessage = jsonCodec('WindowUpdateMessage', windowUpdate
 export const DefineRequest = jsonCodec('DefineRequest', defineRequest);
 export const DropRequest = jsonCodec('DropRequest', dropRequest);
 export const DefinitionReply = jsonCodec('DefinitionReply', definitionReply);
+/** A snapshot the catalog committed, on `catalogCommits(namespace, table)`; `summary` is the snapshot's Iceberg summary. */
+export const CommitMessage = jsonCodec('CommitMessage', commit);
 
 export type MessageOf<C> = C extends Codec<infer T> ? T : never;
 export type RawSegment = MessageOf<typeof RawSegmentMessage>;
@@ -114,3 +129,4 @@ export type Reproduce = MessageOf<typeof ReproduceRequest>;
 export type ReproduceResult = MessageOf<typeof ReproduceReply>;
 export type DeadLetter = MessageOf<typeof DeadLetterMessage>;
 export type WindowResultMessageBody = MessageOf<typeof WindowResultMessage>;
+export type Commit = MessageOf<typeof CommitMessage>;
