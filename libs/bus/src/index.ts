@@ -17,6 +17,7 @@ export {
   DropRequest,
   DefinitionReply,
   CommitMessage,
+  StoredMessage,
   type MessageOf,
   type RawSegment,
   type TypedSegment,
@@ -26,6 +27,7 @@ export {
   type ReproduceResult,
   type DeadLetter,
   type Commit,
+  type Stored,
 } from './messages.js';
 export { publishDurable, publishCore } from './publish.js';
 export { consumeDurable, type ConsumeOptions, type Delivery, type DurableConsumer } from './consumer.js';

@@ -101,6 +101,19 @@ const commit = z.object({
   at: z.iso.datetime({ offset: true }),
 });
 
+const stored = z
+  .object({
+    v: z.literal(1),
+    chain,
+    tier: z.enum(['hot', 'cold']),
+    dataset: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a dataset name'),
+    from: blockNumber,
+    to: blockNumber,
+    rows: count,
+    files: z.array(z.string().min(1)).optional(),
+  })
+  .refine((m) => m.from <= m.to, rangeIsOrdered);
+
 export const RawSegmentMessage = jsonCodec('RawSegmentMessage', rawSegment);
 export const TypedSegmentMessage = jsonCodec('TypedSegmentMessage', typedSegment);
 export const HeadMessage = jsonCodec('HeadMessage', head);
@@ -119,6 +132,8 @@ export const DropRequest = jsonCodec('DropRequest', dropRequest);
 export const DefinitionReply = jsonCodec('DefinitionReply', definitionReply);
 /** A snapshot the catalog committed, on `catalogCommits(namespace, table)`; `summary` is the snapshot's Iceberg summary. */
 export const CommitMessage = jsonCodec('CommitMessage', commit);
+/** On `stored(chain)`: the archiver wrote blocks [from, to] of a dataset to the hot tier or to Parquet (`files`, warehouse-relative). */
+export const StoredMessage = jsonCodec('StoredMessage', stored);
 
 export type MessageOf<C> = C extends Codec<infer T> ? T : never;
 export type RawSegment = MessageOf<typeof RawSegmentMessage>;
@@ -130,3 +145,4 @@ export type ReproduceResult = MessageOf<typeof ReproduceReply>;
 export type DeadLetter = MessageOf<typeof DeadLetterMessage>;
 export type WindowResultMessageBody = MessageOf<typeof WindowResultMessage>;
 export type Commit = MessageOf<typeof CommitMessage>;
+export type Stored = MessageOf<typeof StoredMessage>;
