@@ -21,7 +21,6 @@ export {
   type ManifestContents,
   type WriteManifestOptions,
   type WriteManifestListOptions,
-  partitionTypes,
   writeManifest,
   readManifest,
   readManifestEntries,
@@ -29,6 +28,7 @@ export {
   readManifestList,
 } from './manifest.js';
 export { type AvroCodec } from './avro.js';
+export { partitionTypes, partitionValues } from './partition.js';
 export { BOUND_TRUNCATE_LENGTH, dataFileFromParquet } from './stats.js';
 export {
   type SnapshotCommit,

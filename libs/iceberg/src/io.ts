@@ -81,7 +81,7 @@ export class LocalFileIO implements FileIO {
 
   async *list(prefix: string): AsyncIterable<FileInfo> {
     const root = this.localPath(prefix);
-    const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    const base = prefix.replace(/\/+$/, '');
     let entries;
     try {
       entries = await readdir(root, { recursive: true, withFileTypes: true });
@@ -94,8 +94,13 @@ export class LocalFileIO implements FileIO {
       const path = join(entry.parentPath, entry.name);
       const info = await stat(path).catch(() => undefined);
       if (!info) continue; // deleted meanwhile
-      const relative = path.slice(root.length + 1).split(sep).map(encodeURIComponent).join('/');
-      yield { location: `${base}${relative}`, size: info.size, modifiedMs: info.mtimeMs };
+      // The same spelling as writers use: file URIs as pathToFileURL makes them, mounted locations unescaped.
+      const location = prefix.startsWith('file:')
+        ? pathToFileURL(path).href
+        : isAbsolute(prefix)
+          ? path
+          : `${base}/${path.slice(root.length + 1).split(sep).join('/')}`;
+      yield { location, size: info.size, modifiedMs: info.mtimeMs };
     }
   }
 }

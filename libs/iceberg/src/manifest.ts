@@ -1,4 +1,3 @@
-import { parseTransform, transformResultType } from '@chainlake/partitioning';
 import {
   type AvroCodec,
   type AvroField,
@@ -14,17 +13,8 @@ import {
 } from './avro.js';
 import { type BoundValue, compareValues, encodeBound } from './bounds.js';
 import type { FileIO } from './io.js';
+import { partitionTypes } from './partition.js';
 import { EntryStatus, type DataFile, type IcebergSchema, type ManifestEntry, type ManifestFile, type PartitionSpec } from './types.js';
-
-/** The result types of a spec's partition fields, in spec order. */
-export function partitionTypes(spec: PartitionSpec, schema: IcebergSchema): string[] {
-  return spec.fields.map((field) => {
-    const source = schema.fields.find((f) => f.id === field['source-id']);
-    if (!source) throw new Error(`partition field ${field.name}: source column ${field['source-id']} is not in schema ${schema['schema-id']}`);
-    if (typeof source.type !== 'string') throw new Error(`partition field ${field.name}: source column ${source.name} is not a primitive`);
-    return transformResultType(parseTransform(field.transform), source.type);
-  });
-}
 
 /** The spec's manifest_entry Avro schema (v2) with its partition struct r102. */
 export function manifestEntrySchema(spec: PartitionSpec, schema: IcebergSchema): AvroRecordSchema {

@@ -438,6 +438,12 @@ export async function writeMetadataFiles(metadataDir: string, version: number, m
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(path, JSON.stringify(metadata, null, 2));
   await writeFileAtomic(join(dir, 'version-hint.text'), String(version));
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync(); // the renames survive a crash
+  } finally {
+    await directory.close();
+  }
   return path;
 }
 

@@ -40,14 +40,13 @@ export function snapshotById(metadata: TableMetadata, snapshotId: number): Snaps
 }
 
 /**
- * The snapshot that was current at `timestampMs` (time travel "as of"), from the snapshot log;
- * undefined before the first one.
+ * The snapshot that was current at `timestampMs` (time travel "as of"): the last snapshot-log entry
+ * at or before it; undefined before the first one.
  */
 export function snapshotAt(metadata: TableMetadata, timestampMs: number): Snapshot | undefined {
   let found: number | undefined;
   for (const entry of metadata['snapshot-log'] ?? []) {
     if (entry['timestamp-ms'] <= timestampMs) found = entry['snapshot-id'];
-    else break;
   }
   return found === undefined ? undefined : metadata.snapshots?.find((s) => s['snapshot-id'] === found);
 }

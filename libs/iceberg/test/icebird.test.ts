@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { icebergRead } from 'icebird';
-import { applyTransform, parseTransform } from '@chainlake/partitioning';
+import { partitionPath } from '@chainlake/partitioning';
 import { icebergSchema, transactions } from '@chainlake/schema';
 import { tempDir } from '@chainlake/testkit';
 import {
@@ -10,9 +10,11 @@ import {
   applyUpdates,
   checkRequirements,
   dataFileFromParquet,
+  findOrphanFiles,
   joinLocation,
   metadataFileName,
   newTableMetadata,
+  partitionValues,
   planFiles,
   replaceFiles,
   writeMetadataFiles,
@@ -37,12 +39,13 @@ let version = 0;
 const expected = new Map<string, TransactionRow[]>(); // file location → its rows
 
 async function writeDataFile(name: string, rows: TransactionRow[]): Promise<DataFile> {
-  const partitionValue = applyTransform(parseTransform(`truncate[${PARTITION_WIDTH}]`), 'long', rows[0]!.block_number) as bigint;
-  const location = joinLocation(tableUrl, 'data', `block_number_trunc=${partitionValue}`, `${name}.parquet`);
+  const spec = metadata['partition-specs'][0]!;
+  const partition = partitionValues(spec, schema, { block_number: rows[0]!.block_number });
+  const location = joinLocation(tableUrl, 'data', partitionPath(spec, partition), `${name}.parquet`);
   const path = io.localPath(location);
   await writeTransactions(path, rows, 64);
   expected.set(location, rows);
-  return dataFileFromParquet(path, location, { block_number_trunc: Number(partitionValue) }, schema);
+  return dataFileFromParquet(path, location, partition, schema);
 }
 
 async function commit(change: SnapshotCommit): Promise<void> {
@@ -122,5 +125,13 @@ describe('a table written by chainlake, read by icebird', () => {
       'v3.metadata.json',
       'v4.metadata.json',
     ]);
+  });
+
+  it('has no orphan: every file under the table location is referenced', async () => {
+    const orphans = await findOrphanFiles(metadata, io, tableUrl, { olderThanMs: Date.now() + 60_000 });
+    expect(orphans).toEqual([]);
+    let files = 0;
+    for await (const f of io.list(joinLocation(tableUrl, 'data'))) files += f.location.startsWith(`${tableUrl}/data/block_number_trunc=`) ? 1 : 0;
+    expect(files).toBe(5);
   });
 });

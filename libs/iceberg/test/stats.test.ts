@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Field, Int64, RecordBatch, Schema, Struct, Utf8, makeData, vectorFromArray } from 'apache-arrow';
 import { FIELD_ID_KEY, icebergSchema, transactions } from '@chainlake/schema';
 import { writeParquet } from '@chainlake/lake';
@@ -65,6 +65,26 @@ describe('dataFileFromParquet', () => {
     }
     expect(bound('transaction_hash', 'lower')).toBe(rows[0]!.transaction_hash.slice(0, 16));
     expect(bound('transaction_hash', 'upper')).toBe(`${rows.at(-1)!.transaction_hash.slice(0, 15)}1`);
+  });
+
+  it('reads only the footer at the tail of a large file', async () => {
+    const path = join(dir.path, 'large.parquet');
+    await writeTransactions(path, transactionRows(0, 9999, 3));
+    const size = (await stat(path)).size;
+    const probe = await open(path, 'r');
+    const read = vi.spyOn(Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => unknown }, 'read');
+    await probe.close();
+    try {
+      const file = await dataFileFromParquet(path, path, {}, schema);
+      expect(file.recordCount).toBe(30_000);
+      const ranges = read.mock.calls.map((args) => ({ length: args[2] as number, position: args[3] as number }));
+      const bytesRead = ranges.reduce((sum, r) => sum + r.length, 0);
+      expect(bytesRead).toBeGreaterThan(0);
+      expect(bytesRead).toBeLessThan(size / 4);
+      expect(ranges.every((r) => r.position + r.length === size || r.position >= size - bytesRead)).toBe(true);
+    } finally {
+      read.mockRestore();
+    }
   });
 
   it('matches columns by Parquet field id first, by name when a file has none', async () => {
