@@ -32,5 +32,6 @@ export {
 export { publishDurable, publishCore } from './publish.js';
 export { consumeDurable, type ConsumeOptions, type Delivery, type DurableConsumer } from './consumer.js';
 export { consumerProgress, type ConsumerProgress } from './progress.js';
+export { followSubject, type FollowOptions, type Following } from './follow.js';
 export { checkpoints, keyValue, objectStore, type Checkpoints } from './checkpoints.js';
 export { serveRequests, request, type RequestServer, type VersionedReply } from './requests.js';
