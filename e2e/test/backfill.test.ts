@@ -1,7 +1,14 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { icebergManifests, icebergMetadata, icebergRead } from 'icebird';
 import { connectBus, deleteStreams } from '@chainlake/bus';
-import { tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { expectedChecksums, expectedTables, lakeChecksums, meshEnv, printLogsOnFailure, startMesh, waitForRows } from './pipeline.js';
+import type { TableManifest } from '@chainlake/lake';
+import { allowFileFetch, tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
+import {
+  catalogEnv, dropMeshSchema, expectedChecksums, expectedTables, lakeChecksums, meshEnv, printLogsOnFailure, startMesh, waitForRows,
+} from './pipeline.js';
 
 const BLOCKS = 2000;
 
@@ -25,12 +32,13 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
   afterEach(async () => {
     await Promise.all(procs.map((p) => { p.kill('SIGKILL'); return p.exited; }));
     await cleanupNats(prefix);
+    await dropMeshSchema(meshEnv(prefix, dir.path));
     await dir.remove();
   });
 
-  it(`lands exactly the ${BLOCKS} generated blocks, no gap, no duplicate`, async () => {
-    const env = meshEnv(prefix, dir.path, { CHAINLAKE_BACKFILL_FROM: '0', CHAINLAKE_BACKFILL_TO: String(BLOCKS - 1) });
-    const mesh = startMesh(env, dir.path);
+  it(`lands exactly the ${BLOCKS} generated blocks, no gap, no duplicate, in Iceberg tables a third-party reader reads`, async () => {
+    const env = meshEnv(prefix, dir.path, { CHAINLAKE_BACKFILL_FROM: '0', CHAINLAKE_BACKFILL_TO: String(BLOCKS - 1), ...(await catalogEnv()) });
+    const mesh = startMesh(env, dir.path, ['catalog', 'source', 'transformer', 'archiver']);
     printLogsOnFailure(mesh);
     procs.push(...Object.values(mesh));
     const expected = expectedChecksums(expectedTables(env, 0, BLOCKS - 1));
@@ -40,6 +48,23 @@ describe('backfill: synthetic chain → source → transformer → archiver → 
       expect(seen[table], table).toEqual({ rows: want.rows, distinctKeys: want.rows, md5: want.md5 });
     }
     expect(expected.blocks.rows).toBe(BLOCKS);
+
+    const restoreFetch = allowFileFetch();
+    try {
+      for (const [table, want] of Object.entries(expected)) {
+        const tableDir = join(env.CHAINLAKE_WAREHOUSE, 'synthetic', table);
+        const listed = (JSON.parse(await readFile(join(tableDir, 'manifest.json'), 'utf8')) as TableManifest).files;
+        const entries = (await icebergManifests(await icebergMetadata({ tableUrl: pathToFileURL(tableDir).href }))).flatMap((m) => m.entries);
+        const live = entries.filter((e) => e.status !== 2);
+        expect(live.map((e) => e.data_file.file_path).sort(), table).toEqual(listed.map((f) => pathToFileURL(join(tableDir, f.path)).href).sort());
+        expect(live.reduce((sum, e) => sum + Number(e.data_file.record_count), 0), table).toBe(want.rows);
+      }
+      const blocks = await icebergRead({ tableUrl: pathToFileURL(join(env.CHAINLAKE_WAREHOUSE, 'synthetic', 'blocks')).href });
+      const generated = expectedTables(env, 0, BLOCKS - 1).blocks.getChild('block_hash')!.toArray() as string[];
+      expect(blocks.map((b) => b.block_hash).sort()).toEqual([...generated].sort());
+    } finally {
+      restoreFetch();
+    }
     for (const p of Object.values(mesh)) expect((await p.stop()).code, p.name).toBe(0);
   }, 180_000);
 

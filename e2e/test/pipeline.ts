@@ -5,15 +5,22 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { decode } from '@chainlake/chain-evm';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
 import { evmDatasets, type DatasetDef } from '@chainlake/schema';
-import { spawnService, testNatsUrl, type ServiceProcess } from '@chainlake/testkit';
+import { connectPostgres } from '@chainlake/postgres';
+import { freePort, spawnService, testNatsUrl, testPgUrl, type ServiceProcess } from '@chainlake/testkit';
 import { onTestFailed } from 'vitest';
 import { Type, type Table } from 'apache-arrow';
 
-/** Environment for a small mesh on loopback: ephemeral ports, its own prefix and folders. */
+/**
+ * Environment for a small mesh on loopback: ephemeral ports, its own prefix, PostgreSQL schema and folders.
+ * No catalog unless `extra` names one (see catalogEnv): the archiver then writes Parquet and manifest.json only.
+ */
 export function meshEnv(prefix: string, dir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     CHAINLAKE_NATS_URL: testNatsUrl(),
     CHAINLAKE_PREFIX: prefix,
+    CHAINLAKE_POSTGRES_URL: testPgUrl(),
+    CHAINLAKE_POSTGRES_SCHEMA: prefix,
+    CHAINLAKE_CATALOG_URL: '',
     CHAINLAKE_CHAIN: 'synthetic',
     CHAINLAKE_CHAIN_ID: '1337',
     CHAINLAKE_HTTP_PORT: '0',
@@ -27,8 +34,26 @@ export function meshEnv(prefix: string, dir: string, extra: Record<string, strin
   };
 }
 
+/** The catalog URL for a mesh that runs one: a free loopback port the catalog will listen on. */
+export async function catalogEnv(): Promise<Record<string, string>> {
+  return { CHAINLAKE_CATALOG_URL: `http://127.0.0.1:${await freePort()}` };
+}
+
 export function startMesh(env: Record<string, string>, dir: string, apps = ['source', 'transformer', 'archiver']): Record<string, ServiceProcess> {
-  return Object.fromEntries(apps.map((app) => [app, spawnService(app, { ...env, CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) })]));
+  return Object.fromEntries(
+    apps.map((app) => {
+      const own: Record<string, string> = { CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) };
+      if (app === 'catalog') own.CHAINLAKE_HTTP_PORT = new URL(env.CHAINLAKE_CATALOG_URL).port;
+      return [app, spawnService(app, { ...env, ...own })];
+    }),
+  );
+}
+
+/** Drops the PostgreSQL schema a mesh used (catalog, hot tables). */
+export async function dropMeshSchema(env: Record<string, string>): Promise<void> {
+  const pool = await connectPostgres({ url: env.CHAINLAKE_POSTGRES_URL, schema: env.CHAINLAKE_POSTGRES_SCHEMA });
+  await pool.query(`DROP SCHEMA IF EXISTS "${env.CHAINLAKE_POSTGRES_SCHEMA}" CASCADE`);
+  await pool.end();
 }
 
 /** Call inside a test: if it fails, the tail of each service's log is printed with the failure. */

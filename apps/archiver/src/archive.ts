@@ -8,6 +8,7 @@ import {
   blockRangePartition, dataFileName, datePartition, newWriteId, parseDataFileName, type PartitionScheme,
 } from '@chainlake/partitioning';
 import type { Table } from 'apache-arrow';
+import type { IcebergTable, PublishedFile } from './iceberg.js';
 import { mergeRanges, subtractRanges, type Range } from './ranges.js';
 
 /** One typed segment's rows of one dataset, sorted by block number. */
@@ -22,14 +23,17 @@ export interface ArchiveTarget {
   parquet: ParquetWriteOptions;
   /** A run with more rows is cut into several files, between blocks. */
   maxRowsPerFile: number;
+  /** When set, every flush is also committed to this Iceberg table before the manifest records it. */
+  iceberg?: IcebergTable;
 }
 
 export interface Part { path: string; start: number; end: number; slices: Table[] }
 
 /**
  * Writes the rows of the given segments that no existing file covers, one Parquet file per
- * contiguous run of blocks per partition (several, numbered, past `maxRowsPerFile`), and records them in the manifest — all under the
- * table's lock, so a redelivered or overlapping segment never yields a row twice.
+ * contiguous run of blocks per partition (several, numbered, past `maxRowsPerFile`), commits them to the Iceberg table
+ * and records them in the manifest — all under the table's lock, so a redelivered or overlapping segment never yields
+ * a row twice. A failed commit leaves the files unlisted: the next flush adopts them and commits them then.
  */
 export async function archiveSegments(target: ArchiveTarget, segments: readonly SegmentRows[]): Promise<ManifestFile[]> {
   const { warehouse, manifests, namespace, table } = target;
@@ -73,6 +77,7 @@ export async function archiveSegments(target: ArchiveTarget, segments: readonly 
         };
       }),
     );
+    await target.iceberg?.append(published(target, [...adopted, ...files]), { skipCommitted: adopted.length > 0 });
     written.push(...files);
     return { ...manifest, files: [...manifest.files, ...adopted, ...written], updatedAt: new Date().toISOString() };
   });
@@ -140,9 +145,12 @@ async function adoptUnlisted(target: ArchiveTarget, manifest: TableManifest, par
   return adopted;
 }
 
-/** Finds every file of the table that the manifest does not list (run at start). */
-export async function adoptAllUnlisted(target: ArchiveTarget): Promise<number> {
-  let count = 0;
+/**
+ * Run at start: records every file of the table that the manifest does not list, and commits to the Iceberg
+ * table every listed file it lacks (a crash between commit and manifest, or a warehouse older than its table).
+ */
+export async function reconcileTable(target: ArchiveTarget): Promise<{ adopted: number; committed: number }> {
+  const counts = { adopted: 0, committed: 0 };
   await target.manifests.update(target.namespace, target.table, async (manifest) => {
     const partitions = new Set<string>();
     for (const rel of await target.warehouse.listDataFiles(target.namespace, target.table)) {
@@ -150,10 +158,17 @@ export async function adoptAllUnlisted(target: ArchiveTarget): Promise<number> {
       partitions.add(parts.slice(1, -1).join('/'));
     }
     const adopted = await adoptUnlisted(target, manifest, partitions);
-    count = adopted.length;
-    return adopted.length === 0 ? manifest : { ...manifest, files: [...manifest.files, ...adopted], updatedAt: new Date().toISOString() };
+    counts.adopted = adopted.length;
+    const all = [...manifest.files, ...adopted];
+    counts.committed = (await target.iceberg?.append(published(target, all), { skipCommitted: true })) ?? 0;
+    return adopted.length === 0 ? manifest : { ...manifest, files: all, updatedAt: new Date().toISOString() };
   });
-  return count;
+  return counts;
+}
+
+function published(target: ArchiveTarget, files: readonly ManifestFile[]): PublishedFile[] {
+  const tableDir = target.warehouse.tableDir(target.namespace, target.table);
+  return files.map((f) => ({ fullPath: join(tableDir, f.path), partition: f.partition, start: f.start, end: f.end }));
 }
 
 function partitioner(scheme: PartitionScheme, segments: readonly SegmentRows[]): (block: number) => string {

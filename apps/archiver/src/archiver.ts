@@ -2,14 +2,16 @@ import {
   joinBus, consumeDurable, ensureStreams, ReproduceReply, ReproduceRequest, request, TypedSegmentMessage,
   type Bus, type Delivery,
 } from '@chainlake/bus';
+import { RestCatalogClient, RestCatalogError } from '@chainlake/iceberg';
 import { LocalWarehouse, ManifestStore } from '@chainlake/lake';
 import { parsePartitionScheme } from '@chainlake/partitioning';
 import { dataset as datasetDef } from '@chainlake/schema';
 import { SegmentFetcher, type SegmentLocation } from '@chainlake/segments';
 import type { ServiceContext } from '@chainlake/service';
 import type { Table } from 'apache-arrow';
-import { adoptAllUnlisted, archiveSegments, blockTimestamps, type ArchiveTarget, type SegmentRows } from './archive.js';
+import { archiveSegments, blockTimestamps, reconcileTable, type ArchiveTarget, type SegmentRows } from './archive.js';
 import type { ArchiverConfig } from './config.js';
+import { IcebergTable } from './iceberg.js';
 
 interface Buffered { from: number; to: number; tables: Record<string, Table>; delivery: Delivery }
 
@@ -17,6 +19,19 @@ async function reproduceTyped(bus: Bus, chain: string, from: number, to: number)
   const reply = await request(bus, bus.subjects.control('transformer', 'reproduce'), ReproduceRequest, ReproduceReply, { v: 1, chain, from, to }, 90_000);
   if (!reply.ok) throw new Error(`transformer could not re-produce ${chain}:${from}-${to}: ${reply.error}`);
   return reply;
+}
+
+/** Opens the table, waiting for the catalog while it cannot be reached (it may start after the archiver). */
+async function openWhenReachable(table: IcebergTable, ctx: ServiceContext<ArchiverConfig>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await table.open();
+    } catch (err) {
+      if (!(err instanceof RestCatalogError && err.status === 0) || ctx.signal.aborted) throw err;
+      if (attempt === 1 || attempt % 10 === 0) ctx.log.warn({ table: table.name, err: err.message }, 'catalog not reachable yet; retrying every second');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promise<void> {
@@ -37,13 +52,20 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   const warehouse = new LocalWarehouse(config.CHAINLAKE_WAREHOUSE);
   const manifests = new ManifestStore(warehouse);
   const parquet = { compression: config.CHAINLAKE_PARQUET_COMPRESSION, rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS };
+  const catalog = config.CHAINLAKE_CATALOG_URL
+    ? new RestCatalogClient({ uri: config.CHAINLAKE_CATALOG_URL, token: config.CHAINLAKE_AUTH_TOKEN || undefined })
+    : undefined;
   const targets = new Map<string, ArchiveTarget>(
-    datasets.map((name) => [name, { warehouse, manifests, namespace: chainName, table: name, scheme, parquet, maxRowsPerFile: config.CHAINLAKE_PARQUET_ROWS_PER_FILE }]),
+    datasets.map((name) => [name, {
+      warehouse, manifests, namespace: chainName, table: name, scheme, parquet, maxRowsPerFile: config.CHAINLAKE_PARQUET_ROWS_PER_FILE,
+      iceberg: catalog && new IcebergTable(catalog, chainName, datasetDef(name), scheme, warehouse.tableDir(chainName, name)),
+    }]),
   );
   const cleared = await warehouse.clearStaging();
   for (const target of targets.values()) {
-    const adopted = await adoptAllUnlisted(target);
-    if (adopted > 0 || cleared > 0) log.info({ table: target.table, adopted, stagingCleared: cleared }, 'recovered after an unclean stop');
+    if (target.iceberg) await openWhenReachable(target.iceberg, ctx);
+    const { adopted, committed } = await reconcileTable(target);
+    if (adopted > 0 || committed > 0 || cleared > 0) log.info({ table: target.table, adopted, committed, stagingCleared: cleared }, 'recovered after an unclean stop');
   }
 
   const bus = await joinBus(ctx);

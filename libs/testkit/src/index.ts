@@ -5,3 +5,4 @@ export { spawnService, repoRoot } from './process.js';
 export { probeServiceShell } from './shell.js';
 export type { ShellProbe } from './shell.js';
 export type { ServiceProcess, LogLine } from './process.js';
+export { allowFileFetch } from './file-fetch.js';
