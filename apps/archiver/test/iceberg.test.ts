@@ -45,7 +45,7 @@ describe('archiver → Iceberg (through the catalog service, read back by icebir
   beforeAll(async () => {
     dir = await tempDir('archiver-iceberg');
     catalog = spawnService('catalog', {
-      CHAINLAKE_HTTP_PORT: '0', CHAINLAKE_PREFIX: prefix, CHAINLAKE_NATS_URL: testNatsUrl(),
+      CHAINLAKE_HTTP_PORT: '0', CHAINLAKE_FLIGHT_PORT: '0', CHAINLAKE_PREFIX: prefix, CHAINLAKE_NATS_URL: testNatsUrl(),
       CHAINLAKE_POSTGRES_URL: testPgUrl(), CHAINLAKE_POSTGRES_SCHEMA: prefix, CHAINLAKE_WAREHOUSE: dir.path,
     });
     client = new RestCatalogClient({ uri: `http://127.0.0.1:${await catalog.httpPort()}` });

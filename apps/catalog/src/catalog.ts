@@ -132,6 +132,11 @@ export class Catalog {
     return (await this.store.listTables(namespace)).map((row) => ({ namespace: [row.namespace], name: row.name }));
   }
 
+  /** Every table's name, without reading its metadata. */
+  async allTableNames(): Promise<TableIdent[]> {
+    return (await this.store.listTables()).map(({ namespace, name }) => ({ namespace, name }));
+  }
+
   /** Every table with its current metadata, for the human API. */
   async allTables(): Promise<{ row: TableRow; metadata: TableMetadata }[]> {
     const rows = await this.store.listTables();

@@ -26,6 +26,7 @@ export async function startCatalog(label: string, env: Record<string, string> = 
   const bus = await connectBus({ servers: testNatsUrl(), prefix, name: `test-${label}` });
   const service = spawnService('catalog', {
     CHAINLAKE_HTTP_PORT: '0',
+    CHAINLAKE_FLIGHT_PORT: '0',
     CHAINLAKE_PREFIX: prefix,
     CHAINLAKE_NATS_URL: testNatsUrl(),
     CHAINLAKE_POSTGRES_URL: testPgUrl(),
