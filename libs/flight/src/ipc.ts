@@ -97,6 +97,12 @@ function dataBytes(data: Data): number {
   let bytes = data.nullCount > 0 ? Math.ceil(data.length / 8) : 0;
   const { valueOffsets, values } = data;
   if (DataType.isBool(data.type)) return bytes + Math.ceil(data.length / 8);
+  if (data.typeIds) {
+    // unions: type ids, dense unions' offsets (one per row, not n + 1 as for lists), every member
+    bytes += data.typeIds.byteLength + (valueOffsets?.byteLength ?? 0);
+    for (const child of data.children) bytes += dataBytes(child);
+    return bytes;
+  }
   if (valueOffsets) {
     const first = Number(valueOffsets[0]);
     const span = Number(valueOffsets[data.length]) - first;
@@ -106,7 +112,6 @@ function dataBytes(data: Data): number {
     return bytes;
   }
   if (values) bytes += values.byteLength;
-  if (data.typeIds) bytes += data.typeIds.byteLength;
   for (const child of data.children) bytes += dataBytes(child);
   return bytes;
 }
