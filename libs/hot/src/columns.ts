@@ -1,4 +1,4 @@
-import { Type, TimeUnit, type Data, type DataType, type Timestamp } from 'apache-arrow';
+import { Type, TimeUnit, type DataType, type Timestamp } from 'apache-arrow';
 import type { ColumnDef, LogicalType } from '@chainlake/schema';
 
 /** How a column travels in PostgreSQL's binary COPY format. */
@@ -29,12 +29,4 @@ export function checkArrowType(column: ColumnDef, type: DataType, dataset: strin
   if (!expected[kind](type)) {
     throw new Error(`${dataset}.${column.name}: expected an Arrow column for ${column.type}, got ${type}`);
   }
-}
-
-/** True when row `i` of `data` is not null. */
-export function isValid(data: Data, i: number): boolean {
-  const bitmap = data.nullBitmap;
-  if (data.nullCount === 0 || !bitmap || bitmap.length === 0) return true;
-  const at = data.offset + i;
-  return (bitmap[at >> 3] & (1 << (at & 7))) !== 0;
 }

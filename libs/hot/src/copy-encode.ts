@@ -24,8 +24,11 @@ interface ColumnCursor {
   nullable: boolean;
   /** Null when the column has no nulls in this batch. */
   validity: Uint8Array | null;
-  /** The Arrow data's offset: row i is element base + i. */
-  base: number;
+  /**
+   * The Arrow data's offset. Arrow JS slices value and offset buffers (row i is element i) but not bitmaps:
+   * validity and booleans of row i are bit bitOffset + i.
+   */
+  bitOffset: number;
   /** int64 and timestamp values as 32-bit halves (little-endian: low word first). */
   words: Int32Array;
   int32: Int32Array;
@@ -109,8 +112,7 @@ class BatchEncoder {
       const row = this.row;
       let rowBytes = this.fixedRowBytes;
       for (let t = 0; t < texts.length; t++) {
-        const i = texts[t].base + row;
-        rowBytes += texts[t].offsets[i + 1] - texts[t].offsets[i];
+        rowBytes += texts[t].offsets[row + 1] - texts[t].offsets[row];
       }
       if (pos + rowBytes > b.length) {
         this.nextRowBytes = rowBytes;
@@ -120,8 +122,8 @@ class BatchEncoder {
       pos += 2;
       for (let c = 0; c < width; c++) {
         const col = cursors[c];
-        const i = col.base + row;
-        if (col.validity !== null && (col.validity[i >> 3] & (1 << (i & 7))) === 0) {
+        const bit = col.bitOffset + row;
+        if (col.validity !== null && (col.validity[bit >> 3] & (1 << (bit & 7))) === 0) {
           if (!col.nullable) throw new RowError(`${this.dataset}.${col.name}: null in a NOT NULL column`, { dataset: this.dataset, column: col.name, row: this.rowBase + row });
           putInt32(b, pos, -1);
           pos += 4;
@@ -130,13 +132,13 @@ class BatchEncoder {
         switch (col.kind) {
           case INT64:
             putInt32(b, pos, 8);
-            putInt32(b, pos + 4, col.words[2 * i + 1]);
-            putInt32(b, pos + 8, col.words[2 * i]);
+            putInt32(b, pos + 4, col.words[2 * row + 1]);
+            putInt32(b, pos + 8, col.words[2 * row]);
             pos += 12;
             break;
           case TIMESTAMP: {
-            let lo = (col.words[2 * i] >>> 0) - PG_EPOCH_LO;
-            let hi = col.words[2 * i + 1] - PG_EPOCH_HI;
+            let lo = (col.words[2 * row] >>> 0) - PG_EPOCH_LO;
+            let hi = col.words[2 * row + 1] - PG_EPOCH_HI;
             if (lo < 0) {
               lo += 2 ** 32;
               hi -= 1;
@@ -149,17 +151,17 @@ class BatchEncoder {
           }
           case INT32:
             putInt32(b, pos, 4);
-            putInt32(b, pos + 4, col.int32[i]);
+            putInt32(b, pos + 4, col.int32[row]);
             pos += 8;
             break;
           case BOOL:
             putInt32(b, pos, 1);
-            b[pos + 4] = (col.bytes[i >> 3] >> (i & 7)) & 1;
+            b[pos + 4] = (col.bytes[bit >> 3] >> (bit & 7)) & 1;
             pos += 5;
             break;
           case TEXT: {
-            const start = col.offsets[i];
-            const length = col.offsets[i + 1] - start;
+            const start = col.offsets[row];
+            const length = col.offsets[row + 1] - start;
             putInt32(b, pos, length);
             pos += 4;
             const bytes = col.bytes;
@@ -169,7 +171,7 @@ class BatchEncoder {
             break;
           }
           default:
-            pos = writeNumeric(b, pos, col.bytes, col.offsets[i], col.offsets[i + 1], this.dataset, col.name, this.rowBase + row);
+            pos = writeNumeric(b, pos, col.bytes, col.offsets[row], col.offsets[row + 1], this.dataset, col.name, this.rowBase + row);
         }
       }
     }
@@ -202,8 +204,8 @@ function cursor(def: DatasetDef, column: DatasetDef['columns'][number], batch: R
     kind,
     nullable: column.nullable,
     validity: hasNulls ? data.nullBitmap! : null,
-    base: data.offset,
-    words: kind === INT64 || kind === TIMESTAMP ? new Int32Array(values.buffer, values.byteOffset, (data.offset + data.length) * 2) : EMPTY_I32,
+    bitOffset: data.offset,
+    words: kind === INT64 || kind === TIMESTAMP ? new Int32Array(values.buffer, values.byteOffset, data.length * 2) : EMPTY_I32,
     int32: kind === INT32 ? (values as Int32Array) : EMPTY_I32,
     offsets: kind === TEXT || kind === NUMERIC ? data.valueOffsets : EMPTY_I32,
     bytes: kind === BOOL || kind === TEXT || kind === NUMERIC ? (values as Uint8Array) : EMPTY_U8,
@@ -217,8 +219,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 
 function checkBlocks(col: ColumnCursor, rows: number, dataset: string, rowBase: number, { from, to }: EncodeOptions): void {
   for (let row = 0; row < rows; row++) {
-    const i = col.base + row;
-    const value = col.words[2 * i + 1] * 2 ** 32 + (col.words[2 * i] >>> 0);
+    const value = col.words[2 * row + 1] * 2 ** 32 + (col.words[2 * row] >>> 0);
     if (value < from || value > to) {
       throw new RowError(`${dataset}.${col.name}: block ${value} is outside the written range [${from}, ${to}]`, { dataset, column: col.name, row: rowBase + row });
     }

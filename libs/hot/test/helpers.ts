@@ -52,7 +52,8 @@ export function canonicalRows(batches: Iterable<RecordBatch> | Table, def: Datas
       for (let i = 0; i < batch.numRows; i++) {
         let text: string;
         if (!data.getValid(i)) text = '\\N';
-        else if (vector.type.typeId === Type.Timestamp) text = String((data.values as BigInt64Array)[data.offset + i]);
+        // Arrow JS slices value buffers: row i is element i whatever the data's offset.
+        else if (vector.type.typeId === Type.Timestamp) text = String((data.values as BigInt64Array)[i]);
         else text = String(vector.get(i));
         lines[i] += (c === 0 ? '' : '|') + text;
       }

@@ -90,6 +90,24 @@ describe('HotStore', () => {
     expect(links.get(1010)!.hash).toBe(String(tables.blocks.getChild('block_hash')!.get(10)));
   });
 
+  it('writes sliced Arrow data (non-zero offsets, nulls and booleans past the first byte) exactly', async () => {
+    const rows = Array.from({ length: 21 }, (_, i) => tx(800 + Math.floor(i / 3), i % 3, {
+      success: i % 2 === 0, to_address: i % 4 === 0 ? null : ADDRESS, value: String(10n ** BigInt(i)), block_timestamp: 1_704_067_200_000_000n + BigInt(i),
+    }));
+    const batch = batchOf(transactions, rows).slice(5, 17);
+    expect(await store.writeRange('transactions', 801, 805, [batch])).toBe(12);
+    const back = await collect(store.readRange('transactions', 801, 805));
+    expect(canonicalRows(back, transactions)).toEqual(canonicalRows([batchOf(transactions, rows.slice(5, 17))], transactions));
+    const tables = chainTables(900, 919);
+    for (const def of evmDatasets) {
+      const numbers = tables[def.name].getChild('block_number')!;
+      const start = Array.from({ length: tables[def.name].numRows }, (_, i) => Number(numbers.get(i))).indexOf(905);
+      const slice = tables[def.name].slice(start);
+      await store.writeRange(def.name, 905, 919, slice);
+      expect(canonicalRows(await collect(store.readRange(def.name, 905, 919)), def)).toEqual(canonicalRows(slice, def));
+    }
+  });
+
   it('is idempotent by block range: a re-write replaces, never adds', async () => {
     const first = [tx(600, 0), tx(600, 1), tx(601, 0)];
     await store.writeRange('transactions', 600, 601, [batchOf(transactions, first)]);
