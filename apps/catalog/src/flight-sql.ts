@@ -278,23 +278,24 @@ export function flightSqlHandlers(options: FlightSqlOptions): FlightSqlHandlers 
 
   async function runStatement(statement: Statement, ctx: CallContext): Promise<DoGetResult> {
     const started = process.hrtime.bigint();
-    const record = (result: QueryOutcome, rows: number): void => {
+    const record = (result: QueryOutcome, rows: number, err?: unknown): void => {
       queries.inc({ result });
       rowsReturned.inc(rows);
       duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      if (result === 'error') log.warn({ sql: statement.sql }, 'flight sql statement failed');
+      if (result === 'error') log.warn({ sql: statement.sql, err: String(err) }, 'flight sql statement failed');
       else log.debug({ sql: statement.sql, rows, result }, 'flight sql statement');
     };
     let result: QueryResult;
     try {
       result = await engine.query(statement.sql, { params: statement.params, namespace: statement.namespace, signal: ctx.signal });
     } catch (err) {
-      record(outcomeOf(err, ctx), 0);
+      record(outcomeOf(err, ctx), 0, err);
       throw err;
     }
     async function* counted(): AsyncGenerator<RecordBatch> {
       let rows = 0;
       let outcome: QueryOutcome = 'error';
+      let failure: unknown;
       try {
         for await (const batch of result.batches) {
           rows += batch.numRows;
@@ -303,9 +304,10 @@ export function flightSqlHandlers(options: FlightSqlOptions): FlightSqlHandlers 
         outcome = 'ok';
       } catch (err) {
         outcome = outcomeOf(err, ctx);
+        failure = err;
         throw flightError(err);
       } finally {
-        record(ctx.signal.aborted && outcome !== 'ok' ? 'cancelled' : outcome, rows);
+        record(ctx.signal.aborted && outcome !== 'ok' ? 'cancelled' : outcome, rows, failure);
       }
     }
     return { schema: result.schema, batches: counted() };
@@ -432,7 +434,10 @@ export function flightSqlHandlers(options: FlightSqlOptions): FlightSqlHandlers 
     doGet: (ticket, ctx) =>
       guard(async () => {
         const json = parseJsonTicket(ticket);
-        if (json) return runStatement(json, ctx);
+        if (json) {
+          if (json.namespace === engine.catalog) delete json.namespace; // the database named is the catalog itself
+          return runStatement(json, ctx);
+        }
         const cmd = unpackAny(ticket);
         if (!cmd) {
           throw FlightError.invalidArgument(

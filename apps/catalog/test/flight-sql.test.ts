@@ -250,6 +250,9 @@ describe('Flight SQL on the catalog', () => {
       const named: Array<Record<string, unknown>> = [];
       for await (const row of client.query('SELECT count(*) AS n FROM transactions WHERE block_number < $below', 'synthetic', { params: { below: 100 } })) named.push(row);
       expect(named).toEqual([{ n: 1_000n }]);
+      const qualified: Array<Record<string, unknown>> = [];
+      for await (const row of client.query('SELECT count(*) AS n FROM synthetic.transactions', 'chainlake')) qualified.push(row);
+      expect(qualified).toEqual([{ n: BigInt(ROWS) }]);
     } finally {
       await client.close();
     }

@@ -124,7 +124,8 @@ export class SqlEngine {
       throw err;
     }
     const engine = new SqlEngine(instance, admin, options, catalog);
-    await engine.refresh();
+    // a provider that is down at start leaves the engine without views until a later refresh succeeds
+    await engine.refresh().catch((err: unknown) => options.onRefreshError?.(err));
     return engine;
   }
 

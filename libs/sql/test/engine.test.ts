@@ -240,6 +240,18 @@ describe('SqlEngine over lake tables', () => {
     await engine.refresh('synthetic', 'transactions');
     expect((await rows(engine, 'SELECT count(*) AS n FROM synthetic.transactions'))[0].n).toBe(BigInt(ROWS + 1_000));
 
+    const failing = { listTables: () => Promise.reject(new Error('catalog down')), currentFiles: provider.currentFiles.bind(provider) };
+    const errors: unknown[] = [];
+    const early = await SqlEngine.open({ provider: failing, allowedDirectories: [warehouse.path], threads: 1, maxStalenessMs: 0, onRefreshError: (err) => errors.push(err) });
+    try {
+      expect(String(errors[0])).toContain('catalog down');
+      await expect(early.query('SELECT count(*) FROM synthetic.transactions')).rejects.toThrow(/Catalog Error/);
+      failing.listTables = () => provider.listTables();
+      expect((await rows(early, 'SELECT count(*) AS n FROM synthetic.transactions'))[0].n).toBe(BigInt(ROWS + 1_000));
+    } finally {
+      await early.close();
+    }
+
     provider.set('other', 'transactions', transactionsSchema, [extra]);
     const eager = await SqlEngine.open({ provider, allowedDirectories: [warehouse.path], threads: 1, maxStalenessMs: 0 });
     try {
