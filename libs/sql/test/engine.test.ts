@@ -191,6 +191,8 @@ describe('SqlEngine over lake tables', () => {
       await expect(refused).rejects.toThrow(/only queries \(SELECT, EXPLAIN\) are allowed on this read-only service, got a \w+ statement/);
     }
     await expect(engine.query("INSERT INTO synthetic.blocks VALUES (1, 'h', now())")).rejects.toBeInstanceOf(SqlError);
+    await expect(engine.query("SELECT * FROM query('CREATE TABLE t (a INTEGER)')").then(collect)).rejects.toBeInstanceOf(SqlError);
+    await expect(engine.query("SELECT getenv('HOME')")).rejects.toBeInstanceOf(SqlError);
     await expect(engine.query("SELECT * FROM read_csv('/etc/passwd')")).rejects.toThrow(/Permission Error.*file system operations are disabled/);
     await expect(engine.query("SELECT * FROM read_text('/etc/hostname')")).rejects.toBeInstanceOf(SqlError);
     const own = await rows(engine, `SELECT count(*) AS n FROM read_parquet('${warehouse.path}/synthetic/transactions/data/*.parquet')`);
