@@ -1,7 +1,7 @@
 import { tempDir } from '@chainlake/testkit';
 import { Field, Int64, Schema, Table, TimestampMicrosecond, Utf8, type RecordBatch } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlEngine, SqlError, type QueryResult } from '../src/index.js';
+import { SqlEngine, SqlError, type LakeTableProvider, type QueryResult } from '../src/index.js';
 import { MemoryProvider, transactionRows, transactionsSchema, writeTransactions } from './fixture.js';
 
 const ROWS = 50_000;
@@ -242,7 +242,7 @@ describe('SqlEngine over lake tables', () => {
     await engine.refresh('synthetic', 'transactions');
     expect((await rows(engine, 'SELECT count(*) AS n FROM synthetic.transactions'))[0].n).toBe(BigInt(ROWS + 1_000));
 
-    const failing = { listTables: () => Promise.reject(new Error('catalog down')), currentFiles: provider.currentFiles.bind(provider) };
+    const failing: LakeTableProvider = { listTables: () => Promise.reject(new Error('catalog down')), currentFiles: provider.currentFiles.bind(provider) };
     const errors: unknown[] = [];
     const early = await SqlEngine.open({ provider: failing, allowedDirectories: [warehouse.path], threads: 1, maxStalenessMs: 0, onRefreshError: (err) => errors.push(err) });
     try {
