@@ -193,7 +193,8 @@ export function blockTimestamps(blocks: Table | undefined): Map<number, bigint> 
   let row = 0;
   for (const data of blocks.getChild('timestamp')!.data) {
     const micros = data.values as BigInt64Array;
-    for (let i = 0; i < data.length; i++, row++) out.set(Number(numbers.get(row)), micros[data.offset + i]);
+    // Arrow JS slices value buffers: element i is row i of this chunk, whatever its offset.
+    for (let i = 0; i < data.length; i++, row++) out.set(Number(numbers.get(row)), micros[i]);
   }
   return out;
 }

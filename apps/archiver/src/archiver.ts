@@ -12,8 +12,13 @@ import type { Table } from 'apache-arrow';
 import { archiveSegments, blockTimestamps, reconcileTable, type ArchiveTarget, type SegmentRows } from './archive.js';
 import type { ArchiverConfig } from './config.js';
 import { IcebergTable } from './iceberg.js';
+import { startHotTier, type Piece } from './hot.js';
+import { coldAnnouncements, storedAnnouncer } from './stored.js';
 
 interface Buffered { from: number; to: number; tables: Record<string, Table>; delivery: Delivery }
+
+/** Blocks re-fetched at once: well within what the source re-produces in one request. */
+const REFETCH_BLOCKS = 500;
 
 async function reproduceTyped(bus: Bus, chain: string, from: number, to: number): Promise<SegmentLocation> {
   const reply = await request(bus, bus.subjects.control('transformer', 'reproduce'), ReproduceRequest, ReproduceReply, { v: 1, chain, from, to }, 90_000);
@@ -76,6 +81,25 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   let buffer: Buffered[] = [];
   let buffered = 0;
   let flushing: Promise<void> = Promise.resolve();
+  /** Runs `fn` after every flush (or reorg) queued before it: writes never interleave. */
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = flushing.then(fn);
+    flushing = run.then(() => undefined, () => undefined);
+    return run;
+  };
+  const needed = scheme.kind === 'date' && !datasets.includes('blocks') ? [...datasets, 'blocks'] : datasets;
+  /** Blocks [from, to] as the chain has them now, re-produced through the transformer. */
+  const refetch = async (from: number, to: number): Promise<Piece[]> => {
+    const pieces: Piece[] = [];
+    for (let start = from; start <= to; start += REFETCH_BLOCKS) {
+      const end = Math.min(to, start + REFETCH_BLOCKS - 1);
+      const reproduce = () => reproduceTyped(bus, chainName, start, end);
+      pieces.push({ from: start, to: end, tables: await fetcher.fetch(await reproduce(), needed, reproduce) });
+    }
+    return pieces;
+  };
+  const announce = storedAnnouncer(bus, ctx);
+  const hotTier = config.CHAINLAKE_ARCHIVER_HOT_TIER ? await startHotTier(ctx, { bus, datasets, refetch, announce, exclusive }) : undefined;
 
   const flushNow = async (): Promise<void> => {
     const batch = buffer;
@@ -85,15 +109,26 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     if (batch.length === 0) return;
     const started = performance.now();
     try {
-      const times = batch.map((b) => (scheme.kind === 'date' ? blockTimestamps(b.tables.blocks) : new Map<number, bigint>()));
+      if (hotTier && !(await hotTier.waitUntilReady(ctx.signal))) {
+        for (const b of batch) b.delivery.nak();
+        return;
+      }
+      // With the hot tier, blocks at or below the finalized height go to Parquet, the others to PostgreSQL.
+      const pieces: Piece[] = batch.map((b) => ({ from: b.from, to: b.to, tables: b.tables }));
+      const { cold, hot } = hotTier ? await hotTier.route(pieces) : { cold: pieces, hot: [] };
+      const times = cold.map((p) => (scheme.kind === 'date' ? blockTimestamps(p.tables.blocks) : new Map<number, bigint>()));
       await Promise.all([...targets].map(async ([name, target]) => {
-        const segments: SegmentRows[] = batch.map((b, i) => ({ from: b.from, to: b.to, table: b.tables[name], blockTimestamps: times[i] }));
-        for (const f of await archiveSegments(target, segments)) {
+        if (cold.length === 0) return;
+        const segments: SegmentRows[] = cold.map((p, i) => ({ from: p.from, to: p.to, table: p.tables[name], blockTimestamps: times[i] }));
+        const files = await archiveSegments(target, segments);
+        for (const f of files) {
           rowsWritten.inc({ dataset: name }, f.rows);
           bytesWritten.inc({ dataset: name }, f.bytes);
           filesWritten.inc({ dataset: name });
         }
+        for (const message of coldAnnouncements(chainName, chainName, name, files)) await announce(message);
       }));
+      if (hot.length > 0) await hotTier!.write(hot);
       for (const b of batch) b.delivery.ack();
       segmentsArchived.inc(batch.length);
       flushSeconds.observe((performance.now() - started) / 1000);
@@ -104,7 +139,7 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
       for (const b of batch) b.delivery.nak(2000);
     }
   };
-  const flush = (): Promise<void> => (flushing = flushing.then(flushNow));
+  const flush = (): Promise<void> => exclusive(flushNow);
 
   // A buffer is written once it holds FLUSH_ROWS rows or its oldest segment is FLUSH_INTERVAL_MS old.
   let oldestBufferedAt = 0;
@@ -132,7 +167,6 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     handler: async (msg, delivery) => {
       let tables: Record<string, Table>;
       try {
-        const needed = scheme.kind === 'date' && !datasets.includes('blocks') ? [...datasets, 'blocks'] : datasets;
         tables = await fetcher.fetch(msg, needed, () => reproduceTyped(bus, msg.chain, msg.from, msg.to));
       } catch (err) {
         log.warn({ segment: `${msg.chain}:${msg.from}-${msg.to}`, err: String(err) }, 'could not fetch typed segment; redelivery later');
