@@ -51,6 +51,21 @@ export class LakeTables {
     return (await this.catalog.allTableNames()).map(({ namespace, name }) => ({ namespace, table: name }));
   }
 
+  /** Every table with its Arrow schema, for SQL views; a table whose schema cannot be mapped is left out. */
+  async listWithSchemas(): Promise<{ namespace: string; name: string; arrowSchema: Schema }[]> {
+    const out: { namespace: string; name: string; arrowSchema: Schema }[] = [];
+    for (const { namespace, table } of await this.list()) {
+      const metadata = await this.metadata(namespace, table);
+      if (!metadata) continue;
+      try {
+        out.push({ namespace, name: table, arrowSchema: tableArrowSchema(metadata) });
+      } catch {
+        continue;
+      }
+    }
+    return out;
+  }
+
   /** undefined when the table does not exist. */
   async metadata(namespace: string, table: string): Promise<TableMetadata | undefined> {
     try {

@@ -27,6 +27,6 @@ await runService({
     const warehouse = new CatalogWarehouse(config.CHAINLAKE_WAREHOUSE);
     const catalog = new Catalog(store, warehouse, bus.subjects, announcer, metrics);
     await registerCatalogHttp(ctx.http, { catalog, authToken: config.CHAINLAKE_AUTH_TOKEN, log, metrics });
-    await startCatalogFlight(ctx, new LakeTables(catalog, warehouse.fileIO()));
+    await startCatalogFlight(ctx, new LakeTables(catalog, warehouse.fileIO()), bus);
   },
 });
