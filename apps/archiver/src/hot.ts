@@ -47,6 +47,7 @@ export class HotTier {
   private readonly reorgs;
   private readonly refetchedBlocks;
   private readonly checkLinks: boolean;
+  private ready = false;
 
   constructor(private readonly options: HotTierOptions) {
     const { metrics } = options.ctx;
@@ -55,15 +56,16 @@ export class HotTier {
     this.reorgs = metrics.counter('reorgs_total', 'Reorgs applied to the hot tier, by what revealed them', ['cause']);
     this.refetchedBlocks = metrics.counter('refetched_blocks_total', 'Blocks re-fetched as the chain has them now', ['reason']);
     this.checkLinks = options.datasets.includes('blocks');
+    void options.ready.then(() => (this.ready = true));
   }
 
   /** Waits until routing can begin; false if `signal` aborts first (shutdown). */
   async waitUntilReady(signal: AbortSignal): Promise<boolean> {
-    let ready = false;
+    if (this.ready) return true;
     if (signal.aborted) return false;
     const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    await Promise.race([this.options.ready.then(() => (ready = true)), aborted]);
-    return ready;
+    await Promise.race([this.options.ready, aborted]);
+    return this.ready;
   }
 
   /**
@@ -107,17 +109,21 @@ export class HotTier {
     }
   }
 
-  /** A reorg: hot rows above the fork point are void. They are deleted, and the blocks taken as they are now. */
-  async reorg(forkPoint: number): Promise<void> {
+  /**
+   * A reorg seen at `head`: hot rows of blocks (forkPoint, head] are void. They are deleted, and the blocks taken
+   * as they are now. Hot blocks above `head` were produced after the reorg (no block is produced before the head
+   * reaches it), so they stand, however late the event is handled.
+   */
+  async reorg(forkPoint: number, head: number): Promise<void> {
     const { store, finality, ctx } = this.options;
     const finalized = finality.finalized;
     if (finalized !== undefined && forkPoint < finalized) {
       ctx.log.error({ forkPoint, finalized }, 'reorg below the finalized height: only the hot tier is rolled back, Parquet is never rewritten');
     }
-    const deleted = await store.deleteAbove(forkPoint);
+    const deleted = await store.deleteAbove(forkPoint, head);
     this.reorgs.inc({ cause: 'event' });
     this.deletedRows.inc(deleted.rows);
-    ctx.log.info({ forkPoint, rowsDeleted: deleted.rows, through: deleted.maxBlock }, 'reorg: hot rows above the fork point deleted');
+    ctx.log.info({ forkPoint, head, rowsDeleted: deleted.rows, through: deleted.maxBlock }, 'reorg: hot rows above the fork point deleted');
     if (deleted.maxBlock === undefined) return;
     this.refetchedBlocks.inc({ reason: 'reorg' }, deleted.maxBlock - forkPoint);
     for (const piece of await this.options.refetch(forkPoint + 1, deleted.maxBlock)) await this.replace(piece);
@@ -243,7 +249,7 @@ export async function startHotTier(ctx: ServiceContext<ArchiverConfig>, deps: Ho
     },
     handler: async (msg, delivery) => {
       reorged.add(msg.forkPoint, msg.head);
-      await deps.exclusive(() => tier.reorg(msg.forkPoint));
+      await deps.exclusive(() => tier.reorg(msg.forkPoint, msg.head));
       delivery.ack();
     },
   });

@@ -79,9 +79,16 @@ describe('HotTier against PostgreSQL', () => {
     await tier.write([piece(100, 104), piece(105, 108)]);
     expect(announced.filter((m) => m.dataset === 'blocks').map((m) => [m.tier, m.from, m.to, m.rows])).toEqual([['hot', 100, 104, 5], ['hot', 105, 108, 4]]);
     head = 110; // the reorg at 110 replaced 108-110: the hot block 108 is void
-    await tier.reorg(107);
+    await tier.reorg(107, 110);
     expect(refetched).toEqual([[108, 108]]);
     await expectCanonical(100, 108);
+    // Handled late, after blocks above its head were written: those were produced after it and stay.
+    head = 113;
+    await tier.write([piece(109, 113)]);
+    refetched.length = 0;
+    await tier.reorg(107, 110);
+    expect(refetched).toEqual([[108, 110]]);
+    await expectCanonical(100, 113);
     expect(await metric('hot_rows_deleted_total')).toEqual([expect.stringMatching(/ [1-9]\d*$/)]);
   });
 
@@ -124,5 +131,8 @@ describe('HotTier against PostgreSQL', () => {
     const stop = new AbortController();
     stop.abort();
     expect(await tier.waitUntilReady(stop.signal)).toBe(false);
+    finality.observe(5);
+    await finality.known;
+    expect(await tier.waitUntilReady(stop.signal)).toBe(true); // the last flush at shutdown still runs
   });
 });

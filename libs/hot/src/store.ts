@@ -110,17 +110,21 @@ export class HotStore {
     return result.rowCount ?? 0;
   }
 
-  /** Deletes every row above `forkPoint` from every dataset's table, in one transaction. */
-  async deleteAbove(forkPoint: number): Promise<DeletedRows> {
+  /**
+   * Deletes every row above `forkPoint` (up to block `through`, if given) from every dataset's table, in one
+   * transaction.
+   */
+  async deleteAbove(forkPoint: number, through = Number.MAX_SAFE_INTEGER): Promise<DeletedRows> {
     blockBound('forkPoint', forkPoint);
+    blockBound('through', through);
     return this.transaction(`deleting blocks above ${forkPoint}`, async (client) => {
       let rows = 0;
       let maxBlock: number | undefined;
       for (const def of this.defs.values()) {
         const { rows: [r] } = await client.query<{ n: string; max: string | null }>(
-          `WITH deleted AS (DELETE FROM ${this.qualified(def.name)} WHERE block_number > $1 RETURNING block_number)
+          `WITH deleted AS (DELETE FROM ${this.qualified(def.name)} WHERE block_number > $1 AND block_number <= $2 RETURNING block_number)
            SELECT count(*) AS n, max(block_number) AS max FROM deleted`,
-          [forkPoint],
+          [forkPoint, through],
         );
         rows += Number(r.n);
         if (r.max !== null) maxBlock = Math.max(maxBlock ?? -1, Number(r.max));

@@ -127,9 +127,16 @@ describe('HotStore', () => {
   it('deleteAbove removes every dataset above the fork point in one go; deleteRange a range of one', async () => {
     const tables = chainTables(2000, 2009);
     for (const def of evmDatasets) await store.writeRange(def.name, 2000, 2009, tables[def.name]);
-    const before = await Promise.all(evmDatasets.map((d) => collect(store.readRange(d.name, 2006, 2009)).then((b) => b.reduce((s, x) => s + x.numRows, 0))));
-    const deleted = await store.deleteAbove(2005);
-    expect(deleted).toEqual({ rows: before.reduce((a, b) => a + b, 0), maxBlock: 2009 });
+    const rowsIn = async (from: number, to: number): Promise<number> => {
+      let n = 0;
+      for (const d of evmDatasets) for (const b of await collect(store.readRange(d.name, from, to))) n += b.numRows;
+      return n;
+    };
+    const [rows2006to2007, rows2008, rows2009] = [await rowsIn(2006, 2007), await rowsIn(2008, 2008), await rowsIn(2009, 2009)];
+    // With an upper bound (a reorg's head): only (forkPoint, through] goes.
+    expect(await store.deleteAbove(2007, 2008)).toEqual({ rows: rows2008, maxBlock: 2008 });
+    expect([...(await store.blockLinks(2000, 2009)).keys()].sort()).toEqual([2000, 2001, 2002, 2003, 2004, 2005, 2006, 2007, 2009]);
+    expect(await store.deleteAbove(2005)).toEqual({ rows: rows2006to2007 + rows2009, maxBlock: 2009 });
     for (const def of evmDatasets) expect((await store.heights(def.name))!.max).toBeLessThanOrEqual(2005);
     expect(await store.deleteAbove(2005)).toEqual({ rows: 0, maxBlock: undefined });
     expect(await store.deleteRange('blocks', 2000, 2002)).toBe(3);
