@@ -39,12 +39,18 @@ export async function catalogEnv(): Promise<Record<string, string>> {
   return { CHAINLAKE_CATALOG_URL: `http://127.0.0.1:${await freePort()}` };
 }
 
-export function startMesh(env: Record<string, string>, dir: string, apps = ['source', 'transformer', 'archiver']): Record<string, ServiceProcess> {
+/** The apps as processes; `only` adds variables for single apps. */
+export function startMesh(
+  env: Record<string, string>,
+  dir: string,
+  apps = ['source', 'transformer', 'archiver'],
+  only: Record<string, Record<string, string>> = {},
+): Record<string, ServiceProcess> {
   return Object.fromEntries(
     apps.map((app) => {
       const own: Record<string, string> = { CHAINLAKE_SPOOL_DIR: join(dir, 'spool', app) };
       if (app === 'catalog') own.CHAINLAKE_HTTP_PORT = new URL(env.CHAINLAKE_CATALOG_URL).port;
-      return [app, spawnService(app, { ...env, ...own })];
+      return [app, spawnService(app, { ...env, ...own, ...only[app] })];
     }),
   );
 }

@@ -24,7 +24,7 @@ export async function startCatalogFlight(ctx: ServiceContext<CatalogConfig>, tab
     onRefreshError: (err, table) => log.warn({ table, err: String(err) }, 'SQL view refresh failed; queries use the previous view'),
   });
   // Every replica's commits, so the views follow the tables without waiting for staleness.
-  const commits = bus.nc.subscribe(bus.subjects.catalogCommits('*', '*'), {
+  const commits = bus.nc.subscribe(`${bus.prefix}.catalog.*.*.commits`, {
     callback: (_err, msg) => {
       const [namespace, name] = msg.subject.split('.').slice(-3, -1);
       void engine.refresh(namespace, name).catch((err) => log.warn({ namespace, name, err: String(err) }, 'SQL view refresh failed'));
