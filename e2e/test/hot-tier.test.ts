@@ -9,7 +9,7 @@ import { HotStore } from '@chainlake/hot';
 import { connectPostgres, type Pool } from '@chainlake/postgres';
 import { arrowSchema, evmDatasets } from '@chainlake/schema';
 import { tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { catalogEnv, dropMeshSchema, expectedChecksums, expectedTables, lakeChecksums, meshEnv, printLogsOnFailure, startMesh } from './pipeline.js';
+import { dropMeshSchema, expectedChecksums, expectedTables, lakeChecksums, meshEnv, printLogsOnFailure, startMesh } from './pipeline.js';
 
 const BLOCK_MS = 200;
 const FINALITY_DEPTH = 15;
@@ -61,7 +61,6 @@ describe('hot tier: following a reorging tip with finality', () => {
       CHAINLAKE_POLL_INTERVAL_MS: '50',
       CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS: '200',
       CHAINLAKE_ACK_WAIT_MS: '15000',
-      ...(await catalogEnv()),
     });
     bus = await connectBus({ servers: testNatsUrl(), prefix, name: 'hot-tier-test' });
     pool = await connectPostgres({ url: env.CHAINLAKE_POSTGRES_URL, schema: env.CHAINLAKE_POSTGRES_SCHEMA });
@@ -91,7 +90,7 @@ describe('hot tier: following a reorging tip with finality', () => {
 
     // The archiver starts late, once blocks that a reorg replaced are final: the segments still carrying the
     // replaced blocks must not reach Parquet.
-    const producers = startMesh(env, dir.path, ['catalog', 'source', 'transformer']);
+    const producers = startMesh(env, dir.path, ['source', 'transformer']);
     procs.push(...Object.values(producers));
     printLogsOnFailure(producers);
     const firstReorg = await producers.source.waitForLog((l) => l.msg === 'reorg detected: re-producing the blocks above the fork point', 25_000);
