@@ -20,7 +20,7 @@ export function meshEnv(prefix: string, dir: string, extra: Record<string, strin
     CHAINLAKE_PREFIX: prefix,
     CHAINLAKE_POSTGRES_URL: testPgUrl(),
     CHAINLAKE_POSTGRES_SCHEMA: prefix,
-    CHAINLAKE_CATALOG_URL: '',
+    CHAINLAKE_CATALOG_URL: 'none',
     CHAINLAKE_CHAIN: 'synthetic',
     CHAINLAKE_CHAIN_ID: '1337',
     CHAINLAKE_HTTP_PORT: '0',
@@ -88,7 +88,7 @@ function canonicalRows(table: Table, def: DatasetDef): string[] {
       for (let i = 0; i < data.length; i++, row++) {
         let text: string;
         if (!data.getValid(i)) text = '\\N';
-        else if (isTimestamp) text = String((data.values as BigInt64Array)[data.offset + i]);
+        else if (isTimestamp) text = String((data.values as BigInt64Array)[i]); // a slice's value buffer already starts at its offset
         else text = String(vector.get(row));
         lines[row] += (c === 0 ? '' : '|') + text;
       }

@@ -14,8 +14,8 @@ export const archiverConfigShape = {
   CHAINLAKE_ARCHIVER_CONCURRENCY: env.int(4, { min: 1, max: 64 }),
   CHAINLAKE_ACK_WAIT_MS: env.int(60_000, { min: 1000 }),
   CHAINLAKE_DATASETS: env.string('blocks,transactions,logs'),
-  /** The catalog's Iceberg REST endpoint; every flush is committed there as an append. Empty: Parquet and manifest.json only. */
-  CHAINLAKE_CATALOG_URL: env.string('http://127.0.0.1:8086'),
+  /** The catalog's Iceberg REST endpoint; every flush is committed there as an append. `none`: Parquet and manifest.json only. */
+  CHAINLAKE_CATALOG_URL: env.string('http://127.0.0.1:8086', { pattern: /^(none|https?:\/\/\S+)$/ }),
   /** Bearer token for the catalog, when it requires one. */
   CHAINLAKE_AUTH_TOKEN: env.string(''),
   /** Blocks above the finalized height go to PostgreSQL hot tables; off: every block goes to Parquet. */
