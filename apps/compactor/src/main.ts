@@ -1,13 +1,5 @@
-import { joinBus } from '@chainlake/bus';
 import { runService } from '@chainlake/service';
+import { startCompactor } from './compactor.js';
+import { compactorConfigShape } from './config.js';
 
-// The compactor runs on the service shell (health, readiness, metrics) and joins the bus; its own
-// features arrive with their issues.
-await runService({
-  name: 'compactor',
-  configShape: {},
-  httpPortDefault: 8085,
-  async start(ctx) {
-    await joinBus(ctx);
-  },
-});
+await runService({ name: 'compactor', configShape: compactorConfigShape, httpPortDefault: 8085, start: startCompactor });
