@@ -5,7 +5,7 @@ import type { ObjectStore } from '@nats-io/obj';
 const APPLIED_KEYS = 10_000;
 const OBJECT = 'state';
 
-interface SavedState {
+export interface SavedState {
   v: 1;
   applied: string[];
   /** The next block to apply, in block order. */
@@ -16,15 +16,19 @@ interface SavedState {
 /**
  * The engines' state and the keys of the messages already counted, saved together in one object
  * (NATS object store) so that a restart resumes from a consistent point: a message whose effect is
- * in the saved state is recognised when it is redelivered and not counted again.
+ * in the saved state is recognised when it is redelivered and not counted again. A save is taken
+ * in two steps: `capture` copies the state between two changes (cheap), `write` serializes and
+ * stores the copy while the engines go on.
  */
 export class StateStore {
+  private readonly appliedList: string[];
   private readonly appliedSet: Set<string>;
 
   private constructor(
     private readonly store: ObjectStore,
-    private readonly saved: SavedState,
+    private saved: SavedState,
   ) {
+    this.appliedList = [...saved.applied];
     this.appliedSet = new Set(saved.applied);
   }
 
@@ -52,15 +56,25 @@ export class StateStore {
 
   markApplied(key: string): void {
     this.appliedSet.add(key);
-    this.saved.applied.push(key);
-    while (this.saved.applied.length > APPLIED_KEYS) this.appliedSet.delete(this.saved.applied.shift()!);
+    this.appliedList.push(key);
+    while (this.appliedList.length > APPLIED_KEYS) this.appliedSet.delete(this.appliedList.shift()!);
   }
 
-  async save(engines: ReadonlyMap<string, Aggregation>, nextBlock: number | undefined): Promise<void> {
-    this.saved.nextBlock = nextBlock;
-    this.saved.definitions = Object.fromEntries(
-      [...engines].map(([name, engine]) => [name, { definition: JSON.stringify(engine.definition), snapshot: engine.snapshot() }]),
-    );
-    await this.store.putBlob({ name: OBJECT }, new TextEncoder().encode(JSON.stringify(this.saved)));
+  /** A copy of the whole state as it is now, sharing nothing that later changes touch. */
+  capture(engines: ReadonlyMap<string, Aggregation>, nextBlock: number | undefined): SavedState {
+    return {
+      v: 1,
+      applied: [...this.appliedList],
+      nextBlock,
+      definitions: Object.fromEntries(
+        [...engines].map(([name, engine]) => [name, { definition: JSON.stringify(engine.definition), snapshot: engine.snapshot() }]),
+      ),
+    };
+  }
+
+  /** Stores a captured state; a later restart resumes from it. */
+  async write(state: SavedState): Promise<void> {
+    await this.store.putBlob({ name: OBJECT }, new TextEncoder().encode(JSON.stringify(state)));
+    this.saved = state;
   }
 }

@@ -35,6 +35,8 @@ interface WindowState {
   dirty: boolean;
   /** Rows added or retracted since the last early(): only such open windows get an early result. */
   changed: boolean;
+  /** A session's group key ('' for tumbling/sliding windows, which hold every group). */
+  key: string;
   /** Group keys of the last emission, so that a group emptied by a retraction is re-emitted with rows 0. */
   emitted: string[];
 }
@@ -98,6 +100,8 @@ export class Aggregation {
   private interned = new Map<number, string>();
   /** ISO strings of recent window bounds: sessions of many groups share them. */
   private isoCache = new Map<number, string>();
+  /** Where a result merges the partials of several panes or blocks (see {@link combine}). */
+  private readonly scratch: Partial;
 
   constructor(readonly definition: Definition) {
     this.ds = datasetOf(definition);
@@ -117,6 +121,7 @@ export class Aggregation {
       throw new Error(`definition "${definition.name}": window size and slide must be whole milliseconds`);
     }
     this.paneSize = this.session ? 0 : gcd(this.size, this.slide);
+    this.scratch = Partial.create(this.kinds);
   }
 
   get lateRowsDropped(): number {
@@ -261,7 +266,7 @@ export class Aggregation {
   private window(start: number, end: number): WindowState {
     let w = this.windows.get(start);
     if (!w) {
-      w = { start, end, groups: new Map(), revision: 0, dirty: false, changed: true, emitted: [] };
+      w = { start, end, groups: new Map(), revision: 0, dirty: false, changed: true, key: '', emitted: [] };
       this.windows.set(start, w);
     }
     return w;
@@ -321,7 +326,7 @@ export class Aggregation {
       }
     }
     if (target === undefined) {
-      target = { start: t, end: t + this.gap, groups: new Map(), revision: 0, dirty: false, changed: true, emitted: [] };
+      target = { start: t, end: t + this.gap, groups: new Map(), revision: 0, dirty: false, changed: true, key, emitted: [] };
       list.push(target);
     } else if (touchingCount > 1) {
       const touching = list.filter((s) => t > s.start - this.gap && t < s.end);
@@ -361,8 +366,7 @@ export class Aggregation {
 
   private ordered(ws: WindowState[]): WindowState[] {
     // Sessions of different groups may share bounds: their group key orders them.
-    const first = (w: WindowState) => w.groups.keys().next().value ?? '';
-    return ws.sort((a, b) => a.end - b.end || a.start - b.start || cmp(first(a), first(b)));
+    return ws.sort((a, b) => a.end - b.end || a.start - b.start || cmp(a.key, b.key));
   }
 
   /** The group states holding a window's rows: a session's own, or those of the panes of a tumbling/sliding window. */
@@ -370,15 +374,17 @@ export class Aggregation {
     return this.session ? [w.groups] : this.panesOf(w).map((p) => p.groups);
   }
 
-  /** Each group's partial over all of a tumbling/sliding window's rows, merged from its panes' totals. */
-  private totals(w: WindowState): Map<string, Total> {
-    const out = new Map<string, Total>();
+  /** Each group's partials over a tumbling/sliding window's rows, one per pane holding the group (merged only when a result is read). */
+  private groupParts(w: WindowState): Map<string, { group: Record<string, GroupValue>; parts: Partial[]; rows: number }> {
+    const out = new Map<string, { group: Record<string, GroupValue>; parts: Partial[]; rows: number }>();
     for (const pane of this.panesOf(w)) {
       pane.totals ??= this.paneTotals(pane);
       for (const [key, t] of pane.totals) {
         const e = out.get(key);
-        if (e) this.addTo(e, t.p);
-        else out.set(key, { group: t.group, p: t.p, owned: false });
+        if (e) {
+          e.parts.push(t.p);
+          e.rows += t.p.rows;
+        } else out.set(key, { group: t.group, parts: [t.p], rows: t.p.rows });
       }
     }
     return out;
@@ -429,7 +435,7 @@ export class Aggregation {
       definition: this.definition.name,
       windowStart: bounds[0],
       windowEnd: bounds[1],
-      group: { ...group },
+      group,
       values,
       rows: p.rows,
       revision,
@@ -457,38 +463,44 @@ export class Aggregation {
     if (this.session) {
       // A session has one group.
       const [key, g] = w.groups.entries().next().value!;
-      let p = g.merged;
-      let owned = false;
-      for (const b of g.blocks.values()) {
-        if (b.rows === 0) continue;
-        if (p.rows === 0) p = b;
-        else {
-          if (!owned) {
-            const copy = Partial.create(this.kinds);
-            copy.merge(p);
-            p = copy;
-            owned = true;
-          }
-          p.merge(b);
-        }
-      }
+      const p = this.combine([g.merged, ...g.blocks.values()]);
       if (p.rows === 0 && (topK !== undefined || !includeEmitted || !w.emitted.includes(key))) return { results: [], keys: [] };
       return { results: [this.result(w, g.group, p, revision, bounds)], keys: [key] };
     }
-    let entries = [...this.totals(w)].map(([key, e]) => ({ key, group: e.group, p: e.p }));
+    let entries = [...this.groupParts(w)].map(([key, e]) => ({ key, ...e }));
     if (topK) {
       // Only the k emitted groups need their other aggregates computed.
       const by = this.names.indexOf(topK.by);
       const sign = topK.order === 'asc' ? 1 : -1;
-      const ranked = entries.filter((e) => e.p.rows > 0).map((e) => ({ e, v: sortable(e.p.states[by].result()) }));
+      const ranked = entries.filter((e) => e.rows > 0).map((e) => ({ e, v: sortable(this.combine(e.parts).states[by].result()) }));
       ranked.sort((x, y) => compareSortable(x.v, y.v, sign) || cmp(x.e.key, y.e.key));
       entries = ranked.slice(0, topK.k).map((x) => x.e);
     } else {
       const emitted = includeEmitted ? new Set(w.emitted) : null;
-      entries = entries.filter((e) => e.p.rows > 0 || emitted?.has(e.key));
+      entries = entries.filter((e) => e.rows > 0 || emitted?.has(e.key));
       entries.sort((x, y) => cmp(x.key, y.key));
     }
-    return { results: entries.map((e) => this.result(w, e.group, e.p, revision, bounds)), keys: entries.map((e) => e.key) };
+    return { results: entries.map((e) => this.result(w, e.group, this.combine(e.parts), revision, bounds)), keys: entries.map((e) => e.key) };
+  }
+
+  /**
+   * The partial over all the given partials' rows: the only non-empty one itself, else their merge
+   * into the scratch partial, valid until the next call (results are read from it at once).
+   */
+  private combine(parts: readonly Partial[]): Partial {
+    let only: Partial | null = null;
+    let nonEmpty = 0;
+    for (const p of parts) {
+      if (p.rows > 0) {
+        only = p;
+        nonEmpty++;
+      }
+    }
+    if (nonEmpty === 1) return only!;
+    const scratch = this.scratch;
+    scratch.reset();
+    if (nonEmpty > 1) for (const p of parts) if (p.rows > 0) scratch.merge(p);
+    return scratch;
   }
 
   private held(): WindowState[] {
@@ -580,7 +592,7 @@ export class Aggregation {
     for (const u of units) {
       let s = parts[parts.length - 1];
       if (!s || u.p.minTime >= s.end) {
-        s = { start: u.p.minTime, end: u.p.maxTime + this.gap, groups: new Map(), revision: 0, dirty: false, changed: true, emitted: [] };
+        s = { start: u.p.minTime, end: u.p.maxTime + this.gap, groups: new Map(), revision: 0, dirty: false, changed: true, key, emitted: [] };
         s.groups.set(key, { group: g.group, merged: Partial.create(this.kinds), blocks: new Map() });
         parts.push(s);
       }
@@ -675,6 +687,7 @@ export class Aggregation {
     return { windows: all.length, groups, blockPartials };
   }
 
+  /** The state as plain JSON-able data that shares nothing mutable with the engine: it may be serialized while rows keep coming. */
   snapshot(): unknown {
     const groupsJson = (groups: Map<string, GroupState>) =>
       [...groups].map(([key, g]) => ({
@@ -706,7 +719,7 @@ export class Aggregation {
               groups: groupsJson(p.groups),
             })),
           }),
-      tombstones: this.tombstones,
+      tombstones: [...this.tombstones],
       blockMaxTime: [...this.blockMaxTime],
       finalizedMaxTime: finiteOrNull(this.finalizedMaxTime),
       finalizedHeight: finiteOrNull(this.finalizedHeight),
@@ -764,11 +777,12 @@ export class Aggregation {
         dirty: wj.dirty,
         emitted: wj.emitted,
         changed: wj.revision === 0,
+        key: agg.session ? wj.groups[0].key : '',
         groups: new Map(),
       };
       if (agg.session) {
         w.groups = groups(wj.groups);
-        const key = wj.groups[0].key;
+        const key = w.key;
         const list = agg.sessions.get(key) ?? [];
         list.push(w);
         agg.sessions.set(key, list);

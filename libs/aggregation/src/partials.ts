@@ -11,6 +11,8 @@ export interface AggState {
   merge(other: AggState): void;
   result(): ResultValue;
   toJSON(): unknown;
+  /** Back to the state of no rows (for a scratch partial reused across results). */
+  reset(): void;
 }
 
 const LIMIT = 2 ** 52;
@@ -42,6 +44,12 @@ class ExactSum {
   total(): bigint | number {
     return this.big === 0n ? this.small : this.big + BigInt(this.small);
   }
+
+  reset(): void {
+    this.small = 0;
+    this.big = 0n;
+    this.n = 0;
+  }
 }
 
 function render(v: number | bigint, type: LogicalType): ResultValue {
@@ -64,6 +72,9 @@ class CountState implements AggState {
   }
   toJSON(): unknown {
     return this.n;
+  }
+  reset(): void {
+    this.n = 0;
   }
 }
 
@@ -124,6 +135,9 @@ class ExtremeState implements AggState {
   toJSON(): unknown {
     return this.v === null ? null : this.v.toString();
   }
+  reset(): void {
+    this.v = null;
+  }
 }
 
 /**
@@ -155,6 +169,11 @@ class StddevState implements AggState {
   toJSON(): unknown {
     return [this.n, this.mean, this.m2];
   }
+  reset(): void {
+    this.n = 0;
+    this.mean = 0;
+    this.m2 = 0;
+  }
 }
 
 class HllState implements AggState {
@@ -171,6 +190,9 @@ class HllState implements AggState {
   toJSON(): unknown {
     return this.hll.toJSON();
   }
+  reset(): void {
+    this.hll = new HyperLogLog();
+  }
 }
 
 class ExactDistinctState implements AggState {
@@ -186,6 +208,9 @@ class ExactDistinctState implements AggState {
   }
   toJSON(): unknown {
     return [...this.values];
+  }
+  reset(): void {
+    this.values.clear();
   }
 }
 
@@ -206,6 +231,9 @@ class SketchPercentileState implements AggState {
   toJSON(): unknown {
     return this.sketch.toJSON();
   }
+  reset(): void {
+    this.sketch = new DDSketch();
+  }
 }
 
 /** Exact percentile: the value at rank ⌊q·(n−1)⌋ of all values kept (as doubles). */
@@ -224,7 +252,10 @@ class ExactPercentileState implements AggState {
     return sorted[Math.floor(this.q * (sorted.length - 1))];
   }
   toJSON(): unknown {
-    return this.values;
+    return this.values.slice();
+  }
+  reset(): void {
+    this.values.length = 0;
   }
 }
 
@@ -309,6 +340,13 @@ export class Partial {
 
   static create(kinds: readonly AggKind[]): Partial {
     return new Partial(kinds.map((k) => k.create()));
+  }
+
+  reset(): void {
+    this.rows = 0;
+    this.minTime = Infinity;
+    this.maxTime = -Infinity;
+    for (const s of this.states) s.reset();
   }
 
   merge(o: Partial): void {
