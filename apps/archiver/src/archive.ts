@@ -1,5 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   coveredRanges, parquetRowCount, sha256File, writeParquet,
   type LocalWarehouse, type ManifestFile, type ManifestStore, type ParquetWriteOptions, type TableManifest,
@@ -125,7 +126,7 @@ export function splitByRows(part: Part, maxRows: number): Array<{ part: Part; n:
 async function adoptUnlisted(target: ArchiveTarget, manifest: TableManifest, partitions: Iterable<string>): Promise<ManifestFile[]> {
   const listed = new Set(manifest.files.map((f) => f.path));
   const tableDir = target.warehouse.tableDir(target.namespace, target.table);
-  const adopted: ManifestFile[] = [];
+  const unlisted: Array<{ path: string; partition: string; name: string }> = [];
   for (const partition of partitions) {
     const names = await readdir(join(tableDir, 'data', partition)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return [] as string[];
@@ -133,14 +134,20 @@ async function adoptUnlisted(target: ArchiveTarget, manifest: TableManifest, par
     });
     for (const name of names) {
       const path = join('data', partition, name);
-      if (listed.has(path) || !name.endsWith('.parquet')) continue;
-      const full = join(tableDir, path);
-      const parsed = parseDataFileName(name);
-      adopted.push({
-        path, partition, start: parsed.start, end: parsed.end, rows: await parquetRowCount(full),
-        bytes: (await stat(full)).size, sha256: await sha256File(full), writeId: parsed.writeId, addedAt: new Date().toISOString(),
-      });
+      if (!listed.has(path) && name.endsWith('.parquet')) unlisted.push({ path, partition, name });
     }
+  }
+  // Files the compactor replaced stay on disk (for time travel) until its maintenance deletes them: never adopted.
+  const retired = unlisted.length > 0 && target.iceberg ? await target.iceberg.retiredPaths() : new Set<string>();
+  const adopted: ManifestFile[] = [];
+  for (const { path, partition, name } of unlisted) {
+    const full = join(tableDir, path);
+    if (retired.has(pathToFileURL(full).href)) continue;
+    const parsed = parseDataFileName(name);
+    adopted.push({
+      path, partition, start: parsed.start, end: parsed.end, rows: await parquetRowCount(full),
+      bytes: (await stat(full)).size, sha256: await sha256File(full), writeId: parsed.writeId, addedAt: new Date().toISOString(),
+    });
   }
   return adopted;
 }

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import {
-  appendFiles, dataFileFromParquet, LocalFileIO, normalizeLocation, partitionValues, planFiles,
+  appendFiles, dataFileFromParquet, LocalFileIO, normalizeLocation, partitionValues, planFiles, readManifestEntries, readManifestList,
   type DataFile, type IcebergSchema, type PartitionSpec, type RestCatalogClient, type UnboundPartitionField,
 } from '@chainlake/iceberg';
 import { parsePartitionPath, type PartitionScheme } from '@chainlake/partitioning';
@@ -63,12 +63,12 @@ export class IcebergTable {
     this.spec = metadata['partition-specs'].find((s) => s['spec-id'] === metadata['default-spec-id'])!;
   }
 
-  /** Appends the files in one snapshot, retrying on concurrent commits; files already in the table are skipped. */
+  /** Appends the files in one snapshot, retrying on concurrent commits; files the table holds or once held are skipped. */
   async append(files: readonly PublishedFile[], options: { skipCommitted?: boolean } = {}): Promise<number> {
     let candidates = files;
     if (options.skipCommitted && files.length > 0) {
-      const committed = await this.committedPaths();
-      candidates = files.filter((f) => !committed.has(pathToFileURL(f.fullPath).href));
+      const { live, retired } = await this.tableFiles();
+      candidates = files.filter((f) => !live.has(pathToFileURL(f.fullPath).href) && !retired.has(pathToFileURL(f.fullPath).href));
     }
     if (candidates.length === 0) return 0;
     const dataFiles = await Promise.all(candidates.map((f) => this.dataFile(f)));
@@ -92,10 +92,32 @@ export class IcebergTable {
     return dataFileFromParquet(file.fullPath, pathToFileURL(file.fullPath).href, partitionValues(this.spec, this.schema, row), this.schema);
   }
 
-  private async committedPaths(): Promise<Set<string>> {
+  /**
+   * Data files the table once held and holds no longer: the compactor replaced them (merge, a hot→cold re-run) and they
+   * stay on disk for time travel until its maintenance deletes them. Adopting or appending one again would bring its
+   * rows back twice.
+   */
+  async retiredPaths(): Promise<Set<string>> {
+    return (await this.tableFiles()).retired;
+  }
+
+  /** The data files of the current snapshot (live), and those only older snapshots still kept record (retired). */
+  private async tableFiles(): Promise<{ live: Set<string>; retired: Set<string> }> {
     const { metadata } = await this.catalog.loadTable(this.namespace, this.def.name);
-    const paths = new Set<string>();
-    for await (const file of planFiles(metadata, this.io)) paths.add(normalizeLocation(file.filePath));
-    return paths;
+    const live = new Set<string>();
+    for await (const file of planFiles(metadata, this.io)) live.add(normalizeLocation(file.filePath));
+    const retired = new Set<string>();
+    const manifestsSeen = new Set<string>();
+    for (const snapshot of metadata.snapshots ?? []) {
+      for (const manifest of await readManifestList(this.io, snapshot['manifest-list'])) {
+        if (manifestsSeen.has(manifest.manifestPath)) continue;
+        manifestsSeen.add(manifest.manifestPath);
+        for (const entry of await readManifestEntries(this.io, manifest)) {
+          const path = normalizeLocation(entry.dataFile.filePath);
+          if (!live.has(path)) retired.add(path);
+        }
+      }
+    }
+    return { live, retired };
   }
 }
