@@ -15,7 +15,7 @@ import { CompactedHeights, pendingHotRange, startThreshold } from './threshold.j
 import { jobRoutes, serveJobRequests } from './triggers.js';
 
 /** Rows per batch read from the hot tier. */
-const HOT_BATCH_ROWS = 32_768;
+const HOT_BATCH_ROWS = 16_384;
 /** The threshold trigger checks the hot tier at most this often. */
 const THRESHOLD_CHECK_INTERVAL_MS = 1_000;
 

@@ -24,7 +24,11 @@ export const compactorConfigShape = {
     }
   }),
   CHAINLAKE_PARQUET_COMPRESSION: env.enumOf(['snappy', 'zstd', 'gzip', 'lz4', 'none'] as const, 'snappy'),
-  CHAINLAKE_PARQUET_ROW_GROUP_ROWS: env.int(122_880, { min: 1 }),
+  /**
+   * Smaller than the archiver's default: a Parquet writer holds a whole row group while it encodes it, and the
+   * compactor writes the largest files; 65,536 rows keeps it under 512 MB while compacting a 5M-row partition.
+   */
+  CHAINLAKE_PARQUET_ROW_GROUP_ROWS: env.int(65_536, { min: 1 }),
   /** `<job>=<cron>;…` in UTC, e.g. `merge=*\/15 * * * *;maintenance=0 3 * * *`; empty = no schedule. */
   CHAINLAKE_COMPACTOR_SCHEDULE: env.string('').transform((text, ctx) => {
     try {

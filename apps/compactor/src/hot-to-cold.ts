@@ -3,7 +3,7 @@ import type { RecordBatch } from 'apache-arrow';
 import type { HotStore } from '@chainlake/hot';
 import { partitionValues } from '@chainlake/iceberg';
 import { JobInputError, type JobKind } from '@chainlake/jobs';
-import { writeParquet, type LocalWarehouse, type ParquetWriteOptions } from '@chainlake/lake';
+import { writeParquet, type LocalWarehouse, type ParquetWriteOptions, type WrittenFile } from '@chainlake/lake';
 import { blockRangePartition, dataFileName, newWriteId } from '@chainlake/partitioning';
 import { arrowSchema } from '@chainlake/schema';
 import { BlockFileCutter, type CutFile } from './block-files.js';
@@ -46,9 +46,6 @@ export interface HotToColdDeps {
   /** Called after every completed job (metrics, announcements, the threshold's checkpoint). */
   onCompacted(result: HotToColdResult): Promise<void>;
 }
-
-/** Files written at once: the writer pool encodes one per core while the next is read from PostgreSQL. */
-const FILES_IN_FLIGHT = 2;
 
 /**
  * [from, to] without the blocks at either end that a live file reaching outside the range already holds: those
@@ -188,36 +185,19 @@ async function writeRangeFiles(
     partitionEnd: (block) => blockRangePartition(block, width).end,
     signal: ctx.signal,
   });
-  const staged: Array<{ cut: CutFile; staging: string; written: Promise<Awaited<ReturnType<typeof writeParquet>>> }> = [];
+  // One file at a time: a Parquet writer's memory grows with what it encodes at once, and this bounds it.
+  const staged: Array<{ cut: CutFile; staging: string; written: WrittenFile }> = [];
   const progress = { rows: 0, files: 0 };
   try {
-    const inFlight: Promise<unknown>[] = [];
     while ((await cutter.nextBlock()) !== undefined) {
       ctx.signal.throwIfAborted();
       const cut: CutFile = { first: 0, last: 0, rows: 0 };
       const staging = await deps.warehouse.stagingPath(`${lake.def.name}_${writeId}_${staged.length}.parquet`);
-      let markRead!: () => void;
-      const read = new Promise<void>((resolve) => (markRead = resolve));
-      const fileRows = (async function* () {
-        try {
-          yield* cutter.nextFile(cut);
-        } finally {
-          markRead();
-        }
-      })();
-      const written = writeParquet(staging, schema, fileRows, deps.parquet).then((file) => {
-        progress.rows += file.rows;
-        progress.files += 1;
-        ctx.progress(progress);
-        return file;
-      });
-      written.catch(() => undefined); // awaited below; a failure also ends the read
-      staged.push({ cut, staging, written });
-      inFlight.push(written);
-      await Promise.race([read, written]);
-      if (inFlight.length >= FILES_IN_FLIGHT) await inFlight.shift();
+      staged.push({ cut, staging, written: await writeParquet(staging, schema, cutter.nextFile(cut), deps.parquet) });
+      progress.rows += cut.rows;
+      progress.files += 1;
+      ctx.progress(progress);
     }
-    const files = await Promise.all(staged.map((s) => s.written));
     return staged.map((s, i): OutputFile => {
       const partition = blockRangePartition(s.cut.first, width);
       const previous = staged[i - 1];
@@ -227,14 +207,14 @@ async function writeRangeFiles(
       const start = samePartition(previous) ? s.cut.first : Math.max(range.from, partition.start);
       const end = samePartition(next) ? next!.cut.first - 1 : Math.min(range.to, partition.end);
       return {
-        staging: s.staging, partitionPath: partition.path, start, end, writeId, written: files[i],
+        staging: s.staging, partitionPath: partition.path, start, end, writeId, written: s.written,
         name: dataFileName({ table: lake.def.name, start, end, n, writeId }),
         partition: partitionValues(state.spec, state.schema, { [lake.def.blockColumn]: BigInt(partition.start) }),
       };
     });
   } catch (err) {
     await cutter.close().catch(() => undefined);
-    await Promise.allSettled(staged.map((s) => s.written));
+    // A failed write leaves no file; the ones written before it are deleted.
     await Promise.all(staged.map((s) => lake.io.delete(s.staging)));
     throw err;
   }

@@ -167,30 +167,28 @@ async function writeMerged(
   const outputs: OutputFile[] = [];
   const staged: string[] = [];
   try {
-    // Two outputs at a time: the writer pool encodes one per core.
-    for (let i = 0; i < jobs.length; i += 2) {
-      outputs.push(...(await Promise.all(jobs.slice(i, i + 2).map(async ({ partition, group, n }): Promise<OutputFile> => {
-        const start = group[0].start;
-        const end = group[group.length - 1].end;
-        const name = dataFileName({ table: lake.def.name, start, end, n, writeId });
-        const staging = await deps.warehouse.stagingPath(name);
-        staged.push(staging);
-        async function* rows(): AsyncGenerator<RecordBatch> {
-          for (const file of group) {
-            ctx.signal.throwIfAborted();
-            for await (const batch of readParquet(file.path)) yield asTableSchema(batch, schema, file.rel);
-            progress.input_files += 1;
-            progress.bytes_read += size(file);
-            ctx.progress(progress);
-          }
+    // One output at a time: a Parquet writer's memory grows with what it encodes at once, and this bounds it.
+    for (const { partition, group, n } of jobs) {
+      const start = group[0].start;
+      const end = group[group.length - 1].end;
+      const name = dataFileName({ table: lake.def.name, start, end, n, writeId });
+      const staging = await deps.warehouse.stagingPath(name);
+      staged.push(staging);
+      async function* rows(): AsyncGenerator<RecordBatch> {
+        for (const file of group) {
+          ctx.signal.throwIfAborted();
+          for await (const batch of readParquet(file.path)) yield asTableSchema(batch, schema, file.rel);
+          progress.input_files += 1;
+          progress.bytes_read += size(file);
+          ctx.progress(progress);
         }
-        const written = await writeParquet(staging, schema, rows(), deps.parquet);
-        const expected = group.reduce((sum, f) => sum + f.dataFile.recordCount, 0);
-        if (written.rows !== expected) throw new Error(`merge: ${name} got ${written.rows} rows, its ${group.length} input files hold ${expected}`);
-        progress.output_files += 1;
-        ctx.progress(progress);
-        return { staging, partitionPath: partition, name, start, end, writeId, written, partition: group[0].dataFile.partition };
-      }))));
+      }
+      const written = await writeParquet(staging, schema, rows(), deps.parquet);
+      const expected = group.reduce((sum, f) => sum + f.dataFile.recordCount, 0);
+      if (written.rows !== expected) throw new Error(`merge: ${name} got ${written.rows} rows, its ${group.length} input files hold ${expected}`);
+      progress.output_files += 1;
+      ctx.progress(progress);
+      outputs.push({ staging, partitionPath: partition, name, start, end, writeId, written, partition: group[0].dataFile.partition });
     }
     return outputs;
   } catch (err) {
