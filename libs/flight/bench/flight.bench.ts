@@ -1,14 +1,19 @@
-// DoGet throughput over loopback next to a raw TCP socket moving the same bytes.
+// DoGet throughput over loopback next to a raw TCP socket moving the same bytes: the Arrow IPC
+// stream of the same batches, cut into the same messages the Flight server sends, written to the
+// socket message by message and read by a client that takes every chunk. A second reference
+// decodes that socket stream with Arrow's reader, as the Flight client does.
 // The parent process is the client; it spawns itself with `serve` as the server, so each
-// side has its own event loop (and core).
+// side has its own event loop (and core). CPU time per side is reported too: on a shared
+// machine it is steadier than wall-clock time.
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Dictionary, Field, Int32, Int64, makeData, RecordBatch, Schema, Struct, Utf8, Vector } from 'apache-arrow';
+import { Dictionary, Field, Int32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8, Vector } from 'apache-arrow';
 import { FlightClient, FlightServer } from '../src/index.js';
 import { FlightDataEncoder } from '../src/ipc.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, targetMessageBytes } from '../src/stream.js';
 
 const TARGET_BYTES = Number(process.env.BENCH_MB ?? 500) * 1024 * 1024;
 const ROWS_PER_BATCH = 65_536;
@@ -64,9 +69,29 @@ function methodColumn(rows: number, batch: number) {
   return makeData({ type: schema.fields[7].type as Dictionary<Utf8, Int32>, length: rows, nullCount: 0, data: indices, dictionary });
 }
 
-function makeBatches(): { batches: RecordBatch[]; ipcBytes: number } {
+/** One encapsulated IPC message (continuation, length, padded flatbuffer, body) in a buffer of its own. */
+function ipcMessage(message: { header: Uint8Array; body: Uint8Array[]; bodyLength: number }): Buffer {
+  const padded = Math.ceil(message.header.byteLength / 8) * 8;
+  const out = Buffer.alloc(8 + padded + message.bodyLength);
+  out.writeUInt32LE(0xffffffff, 0);
+  out.writeUInt32LE(padded, 4);
+  out.set(message.header, 8);
+  let offset = 8 + padded;
+  for (const chunk of message.body) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** The batches, and their Arrow IPC stream cut into the messages the Flight server sends. */
+function makeBatches(): { batches: RecordBatch[]; ipcStream: Buffer[] } {
   const batches: RecordBatch[] = [];
-  const encoder = new FlightDataEncoder(schema, { targetMessageBytes: Infinity, maxMessageBytes: Infinity });
+  const encoder = new FlightDataEncoder(schema, {
+    targetMessageBytes: targetMessageBytes(DEFAULT_MAX_MESSAGE_BYTES),
+    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  });
+  const ipcStream = [ipcMessage(encoder.start())];
   let ipcBytes = 0;
   for (let b = 0; ipcBytes < TARGET_BYTES; b++) {
     const first = b * ROWS_PER_BATCH;
@@ -81,26 +106,34 @@ function makeBatches(): { batches: RecordBatch[]; ipcBytes: number } {
       methodColumn(ROWS_PER_BATCH, b),
     ];
     const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: ROWS_PER_BATCH, nullCount: 0, children }));
-    for (const message of encoder.encode(batch)) ipcBytes += message.header.byteLength + message.bodyLength;
+    for (const message of encoder.encode(batch)) {
+      const bytes = ipcMessage(message);
+      ipcBytes += bytes.byteLength;
+      ipcStream.push(bytes);
+    }
     batches.push(batch);
   }
-  return { batches, ipcBytes };
+  ipcStream.push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+  return { batches, ipcStream };
 }
 
+const cpuSeconds = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
 async function serve(): Promise<void> {
-  const { batches, ipcBytes } = makeBatches();
+  const { batches, ipcStream } = makeBatches();
+  const ipcBytes = ipcStream.reduce((sum, message) => sum + message.byteLength, 0);
   const flight = new FlightServer({ doGet: async () => ({ schema, batches }) }, { port: 0 });
   const flightPort = await flight.start();
 
-  const chunk = Buffer.alloc(2 * 1024 * 1024, 7);
   const raw = createServer((socket) => {
     socket.setNoDelay(true);
-    let left = ipcBytes;
+    let next = 0;
     const pump = (): void => {
-      while (left > 0) {
-        const piece = left >= chunk.byteLength ? chunk : chunk.subarray(0, left);
-        left -= piece.byteLength;
-        if (!socket.write(piece)) return void socket.once('drain', pump);
+      while (next < ipcStream.length) {
+        if (!socket.write(ipcStream[next++])) return void socket.once('drain', pump);
       }
       socket.end();
     };
@@ -108,6 +141,7 @@ async function serve(): Promise<void> {
   });
   raw.listen(0, '127.0.0.1');
   await once(raw, 'listening');
+  process.on('message', () => process.send!({ cpu: cpuSeconds() }));
   process.send!({ flightPort, rawPort: (raw.address() as AddressInfo).port, ipcBytes, rows: batches.length * ROWS_PER_BATCH });
   process.on('disconnect', () => {
     raw.close();
@@ -115,26 +149,51 @@ async function serve(): Promise<void> {
   });
 }
 
-async function timeFlight(port: number, rows: number): Promise<number> {
-  const client = new FlightClient(`grpc://127.0.0.1:${port}`);
+interface Run {
+  seconds: number;
+  serverCpu: number;
+  clientCpu: number;
+}
+
+type Child = ReturnType<typeof spawn>;
+
+async function serverCpu(child: Child): Promise<number> {
+  child.send('cpu');
+  const [reply] = (await once(child, 'message')) as [{ cpu: number }];
+  return reply.cpu;
+}
+
+async function measure(child: Child, fn: () => Promise<void>): Promise<Run> {
+  const serverBefore = await serverCpu(child);
+  const clientBefore = cpuSeconds();
   const started = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const clientCpu = cpuSeconds() - clientBefore;
+  return { seconds, clientCpu, serverCpu: (await serverCpu(child)) - serverBefore };
+}
+
+async function flightDoGet(port: number, rows: number): Promise<void> {
+  const client = new FlightClient(`grpc://127.0.0.1:${port}`);
   const { batches } = await client.doGet('bench');
   let seen = 0;
   for await (const batch of batches) seen += batch.numRows;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   client.close();
   if (seen !== rows) throw new Error(`flight doget returned ${seen} rows, expected ${rows}`);
-  return seconds;
 }
 
-async function timeRaw(port: number, bytes: number): Promise<number> {
-  const started = process.hrtime.bigint();
+async function rawBytes(port: number, bytes: number): Promise<void> {
   const socket = createConnection({ port, host: '127.0.0.1' });
   let seen = 0;
   for await (const data of socket) seen += (data as Buffer).byteLength;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (seen !== bytes) throw new Error(`raw socket moved ${seen} bytes, expected ${bytes}`);
-  return seconds;
+}
+
+async function rawArrow(port: number, rows: number): Promise<void> {
+  const socket = createConnection({ port, host: '127.0.0.1' });
+  let seen = 0;
+  for await (const batch of await RecordBatchReader.from(socket as AsyncIterable<Buffer>)) seen += batch.numRows;
+  if (seen !== rows) throw new Error(`raw socket with Arrow decoding returned ${seen} rows, expected ${rows}`);
 }
 
 async function main(): Promise<void> {
@@ -145,24 +204,34 @@ async function main(): Promise<void> {
   const mb = ready.ipcBytes / 1e6;
   console.log(`data: ${ready.rows} rows, ${mb.toFixed(1)} MB of Arrow IPC in ${Math.ceil(ready.rows / ROWS_PER_BATCH)} batches`);
   try {
-    const flight: number[] = [];
-    const raw: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      flight.push(await timeFlight(ready.flightPort, ready.rows));
-      raw.push(await timeRaw(ready.rawPort, ready.ipcBytes));
-    }
+    const runs = { flight: [] as Run[], raw: [] as Run[], rawArrow: [] as Run[] };
     // The machine is shared and loopback speed swings by 2-3x between runs: runs alternate
-    // Flight and raw, and the median of each is reported next to the best.
-    const best = (xs: number[]): number => Math.min(...xs);
+    // the three kinds, and the median of each is reported with the range.
+    for (let run = 0; run < RUNS + 1; run++) {
+      const flight = await measure(child, () => flightDoGet(ready.flightPort, ready.rows));
+      const raw = await measure(child, () => rawBytes(ready.rawPort, ready.ipcBytes));
+      const arrow = await measure(child, () => rawArrow(ready.rawPort, ready.rows));
+      if (run === 0) continue; // warm-up
+      runs.flight.push(flight);
+      runs.raw.push(raw);
+      runs.rawArrow.push(arrow);
+    }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    const line = (label: string, pick: (xs: number[]) => number): string => {
-      const flightRate = mb / pick(flight);
-      const rawRate = mb / pick(raw);
-      return `flight doget (${label} of ${RUNS}): ${flightRate.toFixed(1)} MB/s (raw socket: ${rawRate.toFixed(1)} MB/s, ratio ${(flightRate / rawRate).toFixed(2)})`;
+    const rate = (kind: Run[]): number => mb / median(kind.map((r) => r.seconds));
+    const range = (kind: Run[]): string => {
+      const rates = kind.map((r) => mb / r.seconds);
+      return `${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}`;
     };
-    console.log(line('median', median));
-    console.log(line('best', best));
-    console.log(`  runs flight ${flight.map((s) => (mb / s).toFixed(0)).join(', ')} MB/s; raw ${raw.map((s) => (mb / s).toFixed(0)).join(', ')} MB/s`);
+    const cpu = (kind: Run[]): string =>
+      `CPU per GB: server ${(median(kind.map((r) => r.serverCpu)) / (mb / 1000)).toFixed(2)} s, client ${(median(kind.map((r) => r.clientCpu)) / (mb / 1000)).toFixed(2)} s`;
+    const flightRate = rate(runs.flight);
+    console.log(
+      `flight doget (median of ${RUNS}): ${flightRate.toFixed(1)} MB/s (raw socket: ${rate(runs.raw).toFixed(1)} MB/s, ratio ${(flightRate / rate(runs.raw)).toFixed(2)}; ` +
+        `raw socket with Arrow decoding: ${rate(runs.rawArrow).toFixed(1)} MB/s, ratio ${(flightRate / rate(runs.rawArrow)).toFixed(2)})`,
+    );
+    console.log(`  flight doget: runs ${range(runs.flight)} MB/s, ${cpu(runs.flight)}`);
+    console.log(`  raw socket: runs ${range(runs.raw)} MB/s, ${cpu(runs.raw)}`);
+    console.log(`  raw socket with Arrow decoding: runs ${range(runs.rawArrow)} MB/s, ${cpu(runs.rawArrow)}`);
   } finally {
     child.disconnect();
   }
