@@ -3,7 +3,7 @@ import { basename, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   appendFiles, dataFileFromParquet, decodeBound, LocalFileIO, normalizeLocation, overwriteFiles, planFiles,
-  readManifestEntries, readManifestList, replaceFiles, RestCatalogError,
+  readManifestEntries, readManifestList, replaceFiles, RestCatalogError, RestCommitConflictError,
   type DataFile, type IcebergSchema, type LoadedTable, type PartitionSpec, type RestCatalogClient, type TableCommit, type TableMetadata,
 } from '@chainlake/iceberg';
 import { sha256File, type LocalWarehouse, type ManifestFile, type ManifestStore, type WrittenFile } from '@chainlake/lake';
@@ -140,12 +140,12 @@ export class LakeTable {
     let result: Committed = { snapshotId: undefined, removed: [] };
     await this.manifests.update(this.namespace, this.def.name, async (manifest) => {
       const published: string[] = [];
+      let removed: LiveFile[] = [];
       try {
         for (const output of plan.outputs) {
           await this.warehouse.publish(output.staging, finalPath(output));
           published.push(finalPath(output));
         }
-        let removed: LiveFile[] = [];
         const committed = await this.catalog.commitWithRetry(
           this.namespace,
           this.def.name,
@@ -162,8 +162,13 @@ export class LakeTable {
         );
         result = { snapshotId: committed.metadata['current-snapshot-id'], removed };
       } catch (err) {
-        await Promise.all(published.map((p) => this.io.delete(p)));
-        throw err;
+        // A commit whose answer was lost (timeout, connection reset) may have landed: then its files must stay.
+        const landed = published.length > 0 && !(err instanceof RestCommitConflictError) ? await this.holdsAll(published).catch(() => undefined) : false;
+        if (landed !== true) {
+          if (landed === false) await Promise.all(published.map((p) => this.io.delete(p)));
+          throw err;
+        }
+        result = { snapshotId: (await this.load()).metadata['current-snapshot-id'], removed };
       }
       const gone = new Set(result.removed.map((f) => f.rel));
       const addedAt = new Date().toISOString();
@@ -199,6 +204,12 @@ export class LakeTable {
       return { ...manifest, files: [...manifest.files.filter((f) => !dropped.has(f.path)), ...recorded] };
     });
     return counts;
+  }
+
+  /** Whether every one of these local files is live in the table now. */
+  private async holdsAll(paths: readonly string[]): Promise<boolean> {
+    const live = new Set((await this.liveFiles((await this.load()).metadata)).map((f) => f.path));
+    return paths.every((p) => live.has(p));
   }
 
   /** Commits a change built from the table as it is (re-built after a conflict); returns the commit accepted. */
