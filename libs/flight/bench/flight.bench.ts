@@ -1,7 +1,8 @@
 // DoGet throughput over loopback next to a raw TCP socket moving the same bytes: the Arrow IPC
 // stream of the same batches, cut into the same messages the Flight server sends, written to the
 // socket message by message and read by a client that takes every chunk. A second reference
-// decodes that socket stream with Arrow's reader, as the Flight client does.
+// decodes that socket stream with Arrow's reader, as the Flight client does; a third, for
+// information, is grpc-js alone streaming the pre-encoded FlightData to a client that counts it.
 // The parent process is the client; it spawns itself with `serve` as the server, so each
 // side has its own event loop (and core). CPU time per side is reported too: on a shared
 // machine it is steadier than wall-clock time.
@@ -11,8 +12,10 @@ import { once } from 'node:events';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Dictionary, Field, Int32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8, Vector } from 'apache-arrow';
+import { Client, Server, ServerCredentials, credentials, type ServerWritableStream } from '@grpc/grpc-js';
 import { FlightClient, FlightServer } from '../src/index.js';
 import { FlightDataEncoder } from '../src/ipc.js';
+import { encodeFlightData } from '../src/proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, targetMessageBytes } from '../src/stream.js';
 
 const TARGET_BYTES = Number(process.env.BENCH_MB ?? 500) * 1024 * 1024;
@@ -85,13 +88,14 @@ function ipcMessage(message: { header: Uint8Array; body: Uint8Array[]; bodyLengt
 }
 
 /** The batches, and their Arrow IPC stream cut into the messages the Flight server sends. */
-function makeBatches(): { batches: RecordBatch[]; ipcStream: Buffer[] } {
+function makeBatches(): { batches: RecordBatch[]; ipcStream: Buffer[]; flightData: Buffer[] } {
   const batches: RecordBatch[] = [];
   const encoder = new FlightDataEncoder(schema, {
     targetMessageBytes: targetMessageBytes(DEFAULT_MAX_MESSAGE_BYTES),
     maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   });
   const ipcStream = [ipcMessage(encoder.start())];
+  const flightData = [encodeFlightData(encoder.start())];
   let ipcBytes = 0;
   for (let b = 0; ipcBytes < TARGET_BYTES; b++) {
     const first = b * ROWS_PER_BATCH;
@@ -108,13 +112,14 @@ function makeBatches(): { batches: RecordBatch[]; ipcStream: Buffer[] } {
     const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: ROWS_PER_BATCH, nullCount: 0, children }));
     for (const message of encoder.encode(batch)) {
       const bytes = ipcMessage(message);
+      flightData.push(encodeFlightData(message));
       ipcBytes += bytes.byteLength;
       ipcStream.push(bytes);
     }
     batches.push(batch);
   }
   ipcStream.push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
-  return { batches, ipcStream };
+  return { batches, ipcStream, flightData };
 }
 
 const cpuSeconds = (): number => {
@@ -122,8 +127,42 @@ const cpuSeconds = (): number => {
   return (user + system) / 1e6;
 };
 
+const BARE_DOGET = '/bench.Bare/DoGet';
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** A grpc-js server streaming pre-encoded FlightData: the transport's own ceiling, without Flight or Arrow work. */
+async function bareGrpc(flightData: Buffer[]): Promise<number> {
+  const server = new Server({ 'grpc.max_send_message_length': -1 });
+  const doGet = {
+    path: BARE_DOGET,
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+  server.addService({ DoGet: doGet }, {
+    DoGet: (call: ServerWritableStream<Buffer, Buffer>) => {
+      let next = 0;
+      const pump = (): void => {
+        while (next < flightData.length) {
+          if (!call.write(flightData[next++])) return void call.once('drain', pump);
+        }
+        call.end();
+      };
+      pump();
+    },
+  });
+  return new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
 async function serve(): Promise<void> {
-  const { batches, ipcStream } = makeBatches();
+  const { batches, ipcStream, flightData } = makeBatches();
+  const barePort = await bareGrpc(flightData);
+  const flightBytes = flightData.reduce((sum, message) => sum + message.byteLength, 0);
   const ipcBytes = ipcStream.reduce((sum, message) => sum + message.byteLength, 0);
   const flight = new FlightServer({ doGet: async () => ({ schema, batches }) }, { port: 0 });
   const flightPort = await flight.start();
@@ -142,7 +181,7 @@ async function serve(): Promise<void> {
   raw.listen(0, '127.0.0.1');
   await once(raw, 'listening');
   process.on('message', () => process.send!({ cpu: cpuSeconds() }));
-  process.send!({ flightPort, rawPort: (raw.address() as AddressInfo).port, ipcBytes, rows: batches.length * ROWS_PER_BATCH });
+  process.send!({ flightPort, barePort, flightBytes, rawPort: (raw.address() as AddressInfo).port, ipcBytes, rows: batches.length * ROWS_PER_BATCH });
   process.on('disconnect', () => {
     raw.close();
     void flight.stop(0).then(() => process.exit(0));
@@ -182,6 +221,18 @@ async function flightDoGet(port: number, rows: number): Promise<void> {
   if (seen !== rows) throw new Error(`flight doget returned ${seen} rows, expected ${rows}`);
 }
 
+async function bareGrpcDoGet(port: number, bytes: number): Promise<void> {
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': -1,
+    'grpc-node.flow_control_window': 32 * 1024 * 1024,
+  });
+  const call = client.makeServerStreamRequest(BARE_DOGET, identity, identity, Buffer.alloc(0));
+  let seen = 0;
+  for await (const message of call) seen += (message as Buffer).byteLength;
+  client.close();
+  if (seen !== bytes) throw new Error(`bare grpc-js moved ${seen} bytes, expected ${bytes}`);
+}
+
 async function rawBytes(port: number, bytes: number): Promise<void> {
   const socket = createConnection({ port, host: '127.0.0.1' });
   let seen = 0;
@@ -200,19 +251,21 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'serve'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const [ready] = (await once(child, 'message')) as [{ flightPort: number; rawPort: number; ipcBytes: number; rows: number }];
+  const [ready] = (await once(child, 'message')) as [{ flightPort: number; barePort: number; flightBytes: number; rawPort: number; ipcBytes: number; rows: number }];
   const mb = ready.ipcBytes / 1e6;
   console.log(`data: ${ready.rows} rows, ${mb.toFixed(1)} MB of Arrow IPC in ${Math.ceil(ready.rows / ROWS_PER_BATCH)} batches`);
   try {
-    const runs = { flight: [] as Run[], raw: [] as Run[], rawArrow: [] as Run[] };
+    const runs = { flight: [] as Run[], bare: [] as Run[], raw: [] as Run[], rawArrow: [] as Run[] };
     // The machine is shared and loopback speed swings by 2-3x between runs: runs alternate
     // the three kinds, and the median of each is reported with the range.
     for (let run = 0; run < RUNS + 1; run++) {
       const flight = await measure(child, () => flightDoGet(ready.flightPort, ready.rows));
+      const bare = await measure(child, () => bareGrpcDoGet(ready.barePort, ready.flightBytes));
       const raw = await measure(child, () => rawBytes(ready.rawPort, ready.ipcBytes));
       const arrow = await measure(child, () => rawArrow(ready.rawPort, ready.rows));
       if (run === 0) continue; // warm-up
       runs.flight.push(flight);
+      runs.bare.push(bare);
       runs.raw.push(raw);
       runs.rawArrow.push(arrow);
     }
@@ -230,6 +283,7 @@ async function main(): Promise<void> {
         `raw socket with Arrow decoding: ${rate(runs.rawArrow).toFixed(1)} MB/s, ratio ${(flightRate / rate(runs.rawArrow)).toFixed(2)})`,
     );
     console.log(`  flight doget: runs ${range(runs.flight)} MB/s, ${cpu(runs.flight)}`);
+    console.log(`  grpc-js alone, pre-encoded FlightData: ${rate(runs.bare).toFixed(1)} MB/s, runs ${range(runs.bare)} MB/s, ${cpu(runs.bare)}`);
     console.log(`  raw socket: runs ${range(runs.raw)} MB/s, ${cpu(runs.raw)}`);
     console.log(`  raw socket with Arrow decoding: runs ${range(runs.rawArrow)} MB/s, ${cpu(runs.rawArrow)}`);
   } finally {
