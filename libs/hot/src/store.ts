@@ -47,6 +47,13 @@ function checkRange(from: number, to: number): void {
  * The hot tier: one PostgreSQL table per dataset holding blocks that may still be reorganised. Every write
  * replaces a block range (delete then COPY, in one transaction), so writing a range again is harmless.
  */
+/** A consistent view of the hot tables (see HotStore.snapshot). */
+export interface HotSnapshot {
+  readRange(dataset: string, from: number, to: number, batchRows?: number): AsyncGenerator<RecordBatch>;
+  /** Ends the transaction; idempotent. */
+  release(): Promise<void>;
+}
+
 export class HotStore {
   private readonly pool: Pool;
   private readonly schema: string;
@@ -157,6 +164,52 @@ export class HotStore {
    * range holds. Stopping the iteration early is fine.
    */
   async *readRange(dataset: string, from: number, to: number, batchRows = 65_536): AsyncGenerator<RecordBatch> {
+    const client = await this.pool.connect();
+    let finished = false;
+    try {
+      yield* this.copyOut(client, dataset, from, to, batchRows);
+      finished = true;
+    } finally {
+      // A COPY abandoned half-way leaves the connection mid-protocol: discard it rather than reuse it.
+      client.release(finished ? undefined : true);
+    }
+  }
+
+  /**
+   * The hot tables as they are now, to read later: one REPEATABLE READ transaction, so every range read
+   * through it sees the same moment whatever the archiver and compactor do meanwhile. Release it when done.
+   */
+  async snapshot(): Promise<HotSnapshot> {
+    const client = await this.pool.connect();
+    try {
+      // The snapshot is taken by the first statement of the transaction, not by BEGIN.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await client.query('SELECT 1');
+    } catch (err) {
+      client.release(true);
+      throw new Error(`hot tier: opening a snapshot failed: ${describe(err)}`, { cause: err });
+    }
+    let broken = false;
+    let released = false;
+    return {
+      readRange: (dataset, from, to, batchRows = 65_536) => this.copyOut(client, dataset, from, to, batchRows, () => (broken = true)),
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (!broken) await client.query('COMMIT').catch(() => (broken = true));
+        client.release(broken ? true : undefined);
+      },
+    };
+  }
+
+  private async *copyOut(
+    client: PoolClient,
+    dataset: string,
+    from: number,
+    to: number,
+    batchRows: number,
+    onAbandoned?: () => void,
+  ): AsyncGenerator<RecordBatch> {
     checkRange(from, to);
     if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
     const def = this.def(dataset);
@@ -164,7 +217,6 @@ export class HotStore {
     const order = def.sortKey.map(quoteIdent).join(', ');
     // COPY takes no parameters; from and to are checked integers.
     const sql = `COPY (SELECT ${columns} FROM ${this.qualified(dataset)} WHERE block_number BETWEEN ${from} AND ${to} ORDER BY ${order}) TO STDOUT (FORMAT binary)`;
-    const client = await this.pool.connect();
     let finished = false;
     const stream = client.query(copyTo(sql));
     try {
@@ -176,9 +228,10 @@ export class HotStore {
     } catch (err) {
       throw new Error(`hot tier: reading ${dataset} blocks ${from}-${to} failed: ${describe(err)}`, { cause: err });
     } finally {
-      if (!finished) stream.destroy();
-      // A COPY abandoned half-way leaves the connection mid-protocol: discard it rather than reuse it.
-      client.release(finished ? undefined : true);
+      if (!finished) {
+        stream.destroy();
+        onAbandoned?.();
+      }
     }
   }
 

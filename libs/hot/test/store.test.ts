@@ -143,6 +143,25 @@ describe('HotStore', () => {
     expect([...(await store.blockLinks(2000, 2009)).keys()].sort()).toEqual([2003, 2004, 2005]);
   });
 
+  it('reads a snapshot as it was when opened, whatever is written or deleted meanwhile', async () => {
+    const tables = chainTables(9800, 9804);
+    await store.writeRange('transactions', 9800, 9804, tables.transactions);
+    const snapshot = await store.snapshot();
+    try {
+      await store.deleteRange('transactions', 9800, 9802);
+      await store.writeRange('transactions', 9805, 9806, chainTables(9805, 9806).transactions);
+      const seen = await collect(snapshot.readRange('transactions', 9800, 9806));
+      expect(canonicalRows(seen, transactions)).toEqual(canonicalRows(tables.transactions.batches, transactions));
+      // Stopping a snapshot read early breaks nothing either.
+      for await (const _batch of snapshot.readRange('transactions', 9800, 9806, 1)) break;
+    } finally {
+      await snapshot.release();
+      await snapshot.release();
+    }
+    const now = await collect(store.readRange('transactions', 9800, 9806));
+    expect(new Set(now.flatMap((b) => [...b.getChild('block_number')!].map(Number)))).toEqual(new Set([9803, 9804, 9805, 9806]));
+  });
+
   it('stops early without harm: the connection is discarded, the pool still works', async () => {
     const tables = chainTables(3000, 3019);
     await store.writeRange('logs', 3000, 3019, tables.logs);
