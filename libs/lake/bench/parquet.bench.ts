@@ -6,16 +6,30 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ParquetWriterPool, writeParquet } from '../src/index.js';
 import { transactionBatches, transactionSchema } from '../test/fixtures/transactions.js';
 
+// Our writer against DuckDB's COPY on the same rows, codec (snappy), row-group size (122,880) and
+// number of threads (2), each measured in rounds that alternate the kinds; the median and range
+// are printed. CPU time (this process: calling thread, Parquet workers, DuckDB's threads) is
+// printed too: on a shared machine it is steadier than wall-clock time.
 const ROWS = 1_000_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const kRowsPerSecond = (rows: number, ms: number) => Math.round(rows / ms);
 const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+interface Run {
+  ms: number;
+  cpuMs: number;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<Run> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await fn();
-  return performance.now() - start;
+  const ms = performance.now() - start;
+  const { user, system } = process.cpuUsage(cpu);
+  return { ms, cpuMs: (user + system) / 1000 };
 }
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const dir = await mkdtemp(join(tmpdir(), 'lake-bench-'));
 try {
@@ -38,18 +52,13 @@ try {
   await writeParquet(source, transactionSchema, batches);
   await connection.run(`CREATE TABLE transactions AS SELECT * FROM read_parquet('${source}')`);
 
-  const best = { ours: Infinity, none: Infinity, parallel: Infinity, duck: Infinity };
+  const runs: Record<'ours' | 'parallel' | 'none' | 'duck', Run[]> = { ours: [], parallel: [], none: [], duck: [] };
   const half = Math.ceil(batches.length / 2);
+  const duckCopy = `COPY (SELECT * FROM transactions) TO '${join(dir, 'duck.parquet')}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`;
   for (let round = 0; round < ROUNDS; round++) {
-    best.ours = Math.min(best.ours, await timed(() => writeParquet(join(dir, 'ours.parquet'), transactionSchema, batches)));
-    best.duck = Math.min(
-      best.duck,
-      await timed(() =>
-        connection.run(`COPY (SELECT * FROM transactions) TO '${join(dir, 'duck.parquet')}' (FORMAT parquet, COMPRESSION snappy)`),
-      ),
-    );
-    best.parallel = Math.min(
-      best.parallel,
+    runs.ours.push(await timed(() => writeParquet(join(dir, 'ours.parquet'), transactionSchema, batches)));
+    runs.duck.push(await timed(() => connection.run(duckCopy)));
+    runs.parallel.push(
       await timed(() =>
         Promise.all([
           pool.write(join(dir, 'part-0.parquet'), transactionSchema, batches.slice(0, half)),
@@ -57,21 +66,23 @@ try {
         ]),
       ),
     );
-    best.none = Math.min(
-      best.none,
-      await timed(() => writeParquet(join(dir, 'none.parquet'), transactionSchema, batches, { compression: 'none' })),
-    );
+    runs.none.push(await timed(() => writeParquet(join(dir, 'none.parquet'), transactionSchema, batches, { compression: 'none' })));
   }
   connection.closeSync();
   duck.closeSync();
   await pool.close();
 
-  const duckRate = kRowsPerSecond(ROWS, best.duck);
-  const line = (label: string, ms: number) =>
-    `${label}: ${kRowsPerSecond(ROWS, ms)}k rows/s (duckdb COPY: ${duckRate}k rows/s, ratio ${(best.duck / ms).toFixed(2)})`;
-  console.log(line('parquet write, one file, snappy', best.ours));
-  console.log(line('parquet write, two files on 2 workers, snappy', best.parallel));
-  console.log(line('parquet write, one file, uncompressed', best.none));
+  const rate = (kind: Run[]) => kRowsPerSecond(ROWS, median(kind.map((r) => r.ms)));
+  const range = (kind: Run[]) => `${kRowsPerSecond(ROWS, Math.max(...kind.map((r) => r.ms)))}–${kRowsPerSecond(ROWS, Math.min(...kind.map((r) => r.ms)))}k`;
+  const cpu = (kind: Run[]) => `${(median(kind.map((r) => r.cpuMs)) / 1000).toFixed(2)} CPU s`;
+  const duckRate = rate(runs.duck);
+  console.log(`duckdb COPY, 2 threads, snappy: ${duckRate}k rows/s (median of ${ROUNDS}, runs ${range(runs.duck)}), ${cpu(runs.duck)}`);
+  const line = (label: string, kind: Run[]) =>
+    `${label}: ${rate(kind)}k rows/s (runs ${range(kind)}), ${cpu(kind)}; ratio to duckdb ${(rate(kind) / duckRate).toFixed(2)}, ` +
+    `CPU ratio ${(median(runs.duck.map((r) => r.cpuMs)) / median(kind.map((r) => r.cpuMs))).toFixed(2)}`;
+  console.log(line('parquet write, one file (one worker), snappy', runs.ours));
+  console.log(line('parquet write, two files on 2 workers, snappy', runs.parallel));
+  console.log(line('parquet write, one file, uncompressed', runs.none));
   console.log(`arrow IPC encoding on the calling thread: ${kRowsPerSecond(ROWS, ipcMs)}k rows/s (${Math.round(ipcMs)} ms)`);
   console.log(`peak RSS: ${mb(process.resourceUsage().maxRSS * 1024)} (the ${mb(arrowBytes)} of generated batches included)`);
 } finally {
