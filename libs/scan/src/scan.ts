@@ -52,6 +52,8 @@ export interface ScanPlan {
 
 export interface ScanOptions extends ScanRequest {
   files: AsyncIterable<ScanFile> | Iterable<ScanFile>;
+  /** Rows from outside the files (the hot tier), in the table's schema: read after the files, filtered, projected and limited like theirs. */
+  extraBatches?: AsyncIterable<RecordBatch>;
   signal?: AbortSignal;
   /** Largest batch decoded at once; default 65,536 rows. */
   batchRows?: number;
@@ -131,8 +133,23 @@ function shape(plan: ScanPlan, path: string, batch: RecordBatch, match: RowMatch
 async function* scanBatches(plan: ScanPlan, options: ScanOptions, stats: ScanStats): AsyncGenerator<RecordBatch> {
   let remaining = plan.limit ?? Number.POSITIVE_INFINITY;
   if (remaining === 0) return;
+  const match = plan.predicate && compilePredicate(plan.predicate);
+  for await (const { source, batch } of sourceBatches(plan, options, stats)) {
+    options.signal?.throwIfAborted();
+    stats.rowsRead += batch.numRows;
+    let out = shape(plan, source, batch, match);
+    if (out.numRows > remaining) out = out.slice(0, remaining);
+    if (out.numRows === 0) continue;
+    remaining -= out.numRows;
+    stats.rowsReturned += out.numRows;
+    yield out;
+    if (remaining === 0) return;
+  }
+}
+
+/** The batches of the files' row groups that may match (pruning counted in `stats`), then the extra batches. */
+async function* sourceBatches(plan: ScanPlan, options: ScanOptions, stats: ScanStats): AsyncGenerator<{ source: string; batch: RecordBatch }> {
   const { predicate } = plan;
-  const match = predicate && compilePredicate(predicate);
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   for await (const file of options.files) {
     options.signal?.throwIfAborted();
@@ -163,22 +180,13 @@ async function* scanBatches(plan: ScanPlan, options: ScanOptions, stats: ScanSta
           continue;
         }
         stats.rowGroupsScanned++;
-        for await (const batch of reader.rowGroup(index, plan.readColumns, batchRows)) {
-          options.signal?.throwIfAborted();
-          stats.rowsRead += batch.numRows;
-          let out = shape(plan, file.path, batch, match);
-          if (out.numRows > remaining) out = out.slice(0, remaining);
-          if (out.numRows === 0) continue;
-          remaining -= out.numRows;
-          stats.rowsReturned += out.numRows;
-          yield out;
-          if (remaining === 0) return;
-        }
+        for await (const batch of reader.rowGroup(index, plan.readColumns, batchRows)) yield { source: file.path, batch };
       }
     } finally {
       reader.close();
     }
   }
+  for await (const batch of options.extraBatches ?? []) yield { source: 'extra rows', batch };
 }
 
 /**

@@ -98,6 +98,17 @@ describe('scanTable over Parquet files', () => {
     expect(scan.schema.fields.map((f) => f.name)).toEqual(['value', 'block_number', 'transaction_hash']);
   });
 
+  it('appends extra batches after the files, filtered, projected and limited the same way', async () => {
+    const extra = tables[2].batches;
+    const where = { block_number: { gte: 190 } };
+    const { rows: got } = await collect({ files: files.slice(0, 2), extraBatches: (async function* () { yield* extra; })(), columns: ['block_number', 'value'], where });
+    const fromFiles = rows.filter((r) => r.block_number >= 190n && r.block_number < 200n);
+    const fromExtra = rowsOfTable(tables[2]).filter((r) => r.block_number >= 190n);
+    expect(got).toEqual([...fromFiles, ...fromExtra].map((r) => ({ block_number: r.block_number, value: r.value })));
+    const limited = await collect({ files: files.slice(0, 2), extraBatches: (async function* () { yield* extra; })(), where, limit: fromFiles.length + 3 });
+    expect(limited.rows.length).toBe(fromFiles.length + 3);
+  });
+
   it('skips the row groups and files whose statistics rule the filter out', async () => {
     const { scan, rows: got } = await collect({ files, columns: ['block_number'], where: { block_number: { between: [130, 139] } } });
     expect(got.length).toBe(rows.filter((row) => row.block_number >= 130n && row.block_number <= 139n).length);
