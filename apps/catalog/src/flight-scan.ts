@@ -15,12 +15,19 @@ export interface ResolvedTable {
   /** Read lazily, only by DoGet. */
   files: AsyncIterable<ScanFile> | Iterable<ScanFile>;
   totalRecords?: number;
+  /** Rows beyond the files (the hot tip), read after them. */
+  extraBatches?: AsyncIterable<RecordBatch>;
+  /** Called once the scan is over or abandoned, to free what resolving took (a hot-tier snapshot). */
+  close?(): Promise<void>;
 }
 
 export interface TableScanDeps {
   listTables(): Promise<TableName[]> | AsyncIterable<TableName>;
-  /** undefined when the table (or the snapshot) does not exist; may also throw a FlightError. */
-  resolveTable(namespace: string, table: string, snapshotId?: number): Promise<ResolvedTable | undefined>;
+  /**
+   * undefined when the table (or the snapshot) does not exist; may also throw a FlightError. With `includeHot`,
+   * the current snapshot plus the rows of the hot tier's blocks that no file holds, as one consistent result.
+   */
+  resolveTable(namespace: string, table: string, snapshotId?: number, includeHot?: boolean): Promise<ResolvedTable | undefined>;
   metrics: Metrics;
   log: Logger;
   /** Where tickets are redeemed (this server's Flight URI); a function when known only after start. */
@@ -28,19 +35,20 @@ export interface TableScanDeps {
 }
 
 /**
- * A table-scan ticket: `{"table":"<namespace>.<table>","columns":[…],"where":{…},"snapshot_id":…,"limit":…}`;
- * `"namespace"` + `"name"` may replace `"table"`. Only the table is required.
+ * A table-scan ticket: `{"table":"<namespace>.<table>","columns":[…],"where":{…},"snapshot_id":…,"limit":…,
+ * "include_hot":true}`; `"namespace"` + `"name"` may replace `"table"`. Only the table is required.
  */
 export interface ScanTicket extends TableName {
   columns?: unknown;
   where?: unknown;
   snapshotId?: number;
   limit?: unknown;
+  includeHot?: boolean;
 }
 
 type RejectReason = 'malformed' | 'unknown_table' | 'bad_column' | 'bad_filter' | 'bad_limit';
 
-const TICKET_FIELDS = ['table', 'namespace', 'name', 'columns', 'where', 'snapshot_id', 'limit'];
+const TICKET_FIELDS = ['table', 'namespace', 'name', 'columns', 'where', 'snapshot_id', 'limit', 'include_hot'];
 
 class TicketError extends FlightError {
   constructor(
@@ -95,7 +103,20 @@ export function parseScanTicket(bytes: Buffer): ScanTicket {
   } else {
     throw malformed('ticket names no table: give "table": "<namespace>.<table>" (or "namespace" and "name")');
   }
-  return { ...name, columns: ticket.columns, where: ticket.where, snapshotId: snapshotId(ticket.snapshot_id), limit: ticket.limit };
+  if (ticket.include_hot !== undefined && typeof ticket.include_hot !== 'boolean') {
+    throw malformed(`"include_hot" must be true or false, got ${JSON.stringify(ticket.include_hot)}`);
+  }
+  if (ticket.include_hot === true && ticket.snapshot_id !== undefined && ticket.snapshot_id !== null) {
+    throw malformed('"include_hot" joins the hot tip to the current snapshot: it cannot be combined with "snapshot_id"');
+  }
+  return {
+    ...name,
+    columns: ticket.columns,
+    where: ticket.where,
+    snapshotId: snapshotId(ticket.snapshot_id),
+    limit: ticket.limit,
+    includeHot: ticket.include_hot === true,
+  };
 }
 
 function tableFromPath(path: string[] | undefined): TableName {
@@ -142,8 +163,8 @@ export function tableScanHandlers(deps: TableScanDeps): Required<Pick<FlightHand
     }
   }
 
-  async function resolve(ticket: ScanTicket): Promise<ResolvedTable> {
-    const table = await deps.resolveTable(ticket.namespace, ticket.table, ticket.snapshotId);
+  async function resolve(ticket: ScanTicket, includeHot = false): Promise<ResolvedTable> {
+    const table = await deps.resolveTable(ticket.namespace, ticket.table, ticket.snapshotId, includeHot);
     if (!table) {
       const snapshot = ticket.snapshotId === undefined ? '' : ` at snapshot ${ticket.snapshotId}`;
       throw new TicketError('unknown_table', 'NOT_FOUND', `table ${ticket.namespace}.${ticket.table}${snapshot} does not exist`);
@@ -171,15 +192,18 @@ export function tableScanHandlers(deps: TableScanDeps): Required<Pick<FlightHand
     return guarded(async () => {
       const { ticket, bytes } = ticketOf(descriptor);
       const table = await resolve(ticket);
-      return flightInfo(descriptor, bytes, planScan({ schema: table.schema, columns: ticket.columns, where: ticket.where, limit: ticket.limit }), table);
+      const plan = planScan({ schema: table.schema, columns: ticket.columns, where: ticket.where, limit: ticket.limit });
+      // The hot tip's rows are counted only when read.
+      return flightInfo(descriptor, bytes, plan, ticket.includeHot ? { ...table, totalRecords: undefined } : table);
     });
   }
 
-  async function* counted(scan: TableScan, ticket: ScanTicket): AsyncGenerator<RecordBatch> {
+  async function* counted(scan: TableScan, ticket: ScanTicket, table: ResolvedTable): AsyncGenerator<RecordBatch> {
     const started = performance.now();
     try {
       yield* scan.batches;
     } finally {
+      await table.close?.();
       const { stats } = scan;
       scanFiles.inc({ result: 'scanned' }, stats.filesScanned);
       scanFiles.inc({ result: 'pruned' }, stats.filesPruned);
@@ -209,16 +233,23 @@ export function tableScanHandlers(deps: TableScanDeps): Required<Pick<FlightHand
     async doGet(bytes, ctx) {
       return guarded(async () => {
         const ticket = parseScanTicket(bytes);
-        const table = await resolve(ticket);
-        const scan = scanTable({
-          schema: table.schema,
-          files: table.files,
-          columns: ticket.columns,
-          where: ticket.where,
-          limit: ticket.limit,
-          signal: ctx.signal,
-        });
-        return { schema: scan.schema, batches: counted(scan, ticket) };
+        const table = await resolve(ticket, ticket.includeHot);
+        let scan: TableScan;
+        try {
+          scan = scanTable({
+            schema: table.schema,
+            files: table.files,
+            extraBatches: table.extraBatches,
+            columns: ticket.columns,
+            where: ticket.where,
+            limit: ticket.limit,
+            signal: ctx.signal,
+          });
+        } catch (error) {
+          await table.close?.();
+          throw error;
+        }
+        return { schema: scan.schema, batches: counted(scan, ticket, table) };
       });
     },
   };

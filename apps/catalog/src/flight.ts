@@ -33,7 +33,7 @@ export async function startCatalogFlight(ctx: ServiceContext<CatalogConfig>, tab
   const sql = flightSqlHandlers({ engine, metrics, log, location, preparedStatementTtlMs: config.CHAINLAKE_FLIGHT_SQL_STATEMENT_TTL_MS });
   const scan = tableScanHandlers({
     listTables: () => tables.list(),
-    resolveTable: (namespace, table, snapshotId) => tables.resolve(namespace, table, snapshotId),
+    resolveTable: (namespace, table, snapshotId, includeHot) => tables.resolve(namespace, table, snapshotId, includeHot),
     metrics,
     log,
     location,

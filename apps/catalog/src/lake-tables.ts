@@ -1,8 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { Bool, DateDay, Field, Float32, Float64, Int32, Int64, Schema, TimestampMicrosecond, Utf8, type DataType } from 'apache-arrow';
+import { Bool, DateDay, Field, Float32, Float64, Int32, Int64, Schema, TimestampMicrosecond, Utf8, type DataType, type RecordBatch } from 'apache-arrow';
+import { FlightError } from '@chainlake/flight';
+import { HotStore, type HotSnapshot } from '@chainlake/hot';
 import { currentSnapshot, planFiles, type FileIO, type IcebergSchema, type TableMetadata } from '@chainlake/iceberg';
-import { scanFilesFromDataFiles } from '@chainlake/scan';
-import { arrowSchema, dataset, FIELD_ID_KEY } from '@chainlake/schema';
+import type { Pool } from '@chainlake/postgres';
+import { filterBatch, scanFilesFromDataFiles, type ScanFile } from '@chainlake/scan';
+import { arrowSchema, dataset, FIELD_ID_KEY, type DatasetDef } from '@chainlake/schema';
 import type { Catalog } from './catalog.js';
 import { CatalogError } from './errors.js';
 
@@ -40,11 +43,20 @@ export function tableArrowSchema(metadata: TableMetadata): Schema {
   );
 }
 
-/** The catalog's tables as readers see them: names, Arrow schemas and the live files of a snapshot. */
+/** Where the hot tier lives: the archiver's PostgreSQL schema, tables `hot_<namespace>_<dataset>`. */
+export interface HotTier {
+  pool: Pool;
+  schema: string;
+}
+
+/** The catalog's tables as readers see them: names, Arrow schemas, the live files of a snapshot, and the hot tip. */
 export class LakeTables {
+  private readonly hotStores = new Map<string, HotStore>();
+
   constructor(
     private readonly catalog: Catalog,
     private readonly io: FileIO,
+    private readonly hotTier: HotTier,
   ) {}
 
   async list(): Promise<LakeTableName[]> {
@@ -77,15 +89,57 @@ export class LakeTables {
     }
   }
 
-  /** A table at a snapshot (the current one by default) for a scan; undefined for an unknown table or snapshot. */
-  async resolve(namespace: string, table: string, snapshotId?: number) {
+  /**
+   * A table at a snapshot (the current one by default) for a scan; undefined for an unknown table or snapshot.
+   * With `includeHot`, also the hot tier's rows of every block no file of the snapshot holds. The hot snapshot is
+   * taken before the table's metadata is read: a block the compactor commits after that read is still in the hot
+   * snapshot (it deletes hot rows only after its commit), and one committed before is in the files, so no block is
+   * missed and none is read twice.
+   */
+  async resolve(namespace: string, table: string, snapshotId?: number, includeHot = false) {
+    const hot = includeHot ? await this.hotSnapshot(namespace, table) : undefined;
+    try {
+      const metadata = await this.metadata(namespace, table);
+      if (!metadata) {
+        await hot?.snapshot.release();
+        return undefined;
+      }
+      const snapshot = snapshotId === undefined ? currentSnapshot(metadata) : metadata.snapshots?.find((s) => s['snapshot-id'] === snapshotId);
+      if (snapshotId !== undefined && !snapshot) {
+        await hot?.snapshot.release();
+        return undefined;
+      }
+      const schema = tableArrowSchema(metadata);
+      const files = snapshot ? scanFilesFromDataFiles(planFiles(metadata, this.io, { snapshotId: snapshot['snapshot-id'] }), schema) : [];
+      const resolved = { schema, files, totalRecords: snapshot ? Number(snapshot.summary['total-records'] ?? -1) : 0 };
+      if (!hot) return resolved;
+      const covered: Array<[number, number]> = [];
+      return {
+        ...resolved,
+        files: recordingBlockRanges(files, covered),
+        extraBatches: rowsOutside(hot.snapshot.readRange(hot.def.name, 0, Number.MAX_SAFE_INTEGER), covered),
+        close: () => hot.snapshot.release(),
+      };
+    } catch (err) {
+      await hot?.snapshot.release();
+      throw err;
+    }
+  }
+
+  private async hotSnapshot(namespace: string, table: string): Promise<{ def: DatasetDef; snapshot: HotSnapshot }> {
     const metadata = await this.metadata(namespace, table);
-    if (!metadata) return undefined;
-    const snapshot = snapshotId === undefined ? currentSnapshot(metadata) : metadata.snapshots?.find((s) => s['snapshot-id'] === snapshotId);
-    if (snapshotId !== undefined && !snapshot) return undefined;
-    const schema = tableArrowSchema(metadata);
-    const files = snapshot ? scanFilesFromDataFiles(planFiles(metadata, this.io, { snapshotId: snapshot['snapshot-id'] }), schema) : [];
-    return { schema, files, totalRecords: snapshot ? Number(snapshot.summary['total-records'] ?? -1) : 0 };
+    const datasetName = metadata?.properties?.['chainlake.dataset'];
+    if (!metadata) throw FlightError.notFound(`table ${namespace}.${table} does not exist`);
+    if (!datasetName) throw FlightError.invalidArgument(`table ${namespace}.${table} is not a chain dataset: it has no hot tier`);
+    const def = dataset(datasetName);
+    let store = this.hotStores.get(namespace);
+    if (!store) {
+      store = new HotStore({ pool: this.hotTier.pool, schema: this.hotTier.schema, chain: namespace });
+      this.hotStores.set(namespace, store);
+    }
+    // Creates the hot table if the archiver has not yet (same DDL, idempotent), and lets the store read it.
+    await store.ensureTables([def]);
+    return { def, snapshot: await store.snapshot() };
   }
 
   /** Local paths of the current snapshot's data files. */
@@ -96,4 +150,51 @@ export class LakeTables {
     for await (const file of planFiles(metadata, this.io)) paths.push(fileURLToPath(file.filePath));
     return paths;
   }
+}
+
+/** Passes the files on, noting the block range each holds (a file holds every row of the blocks in its range). */
+async function* recordingBlockRanges(files: AsyncIterable<ScanFile> | Iterable<ScanFile>, covered: Array<[number, number]>): AsyncGenerator<ScanFile> {
+  for await (const file of files) {
+    const bounds = file.columnBounds?.get('block_number');
+    if (bounds?.min !== undefined && bounds.max !== undefined) covered.push([Number(bounds.min), Number(bounds.max)]);
+    yield file;
+  }
+}
+
+/** The rows of blocks outside every covered range; read after the files, when `covered` is complete. */
+async function* rowsOutside(batches: AsyncIterable<RecordBatch>, covered: Array<[number, number]>): AsyncGenerator<RecordBatch> {
+  let merged: Array<[number, number]> | undefined;
+  for await (const batch of batches) {
+    merged ??= mergeRanges(covered);
+    const ranges = merged;
+    const blocks = batch.getChild('block_number')!;
+    yield filterBatch(batch, () => {
+      const keep = new Uint8Array(batch.numRows);
+      for (let i = 0; i < batch.numRows; i++) keep[i] = inRanges(ranges, Number(blocks.get(i))) ? 0 : 1;
+      return keep;
+    });
+  }
+}
+
+function mergeRanges(ranges: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [low, high] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    const last = out[out.length - 1];
+    if (last && low <= last[1] + 1) last[1] = Math.max(last[1], high);
+    else out.push([low, high]);
+  }
+  return out;
+}
+
+/** Binary search in sorted, disjoint ranges. */
+function inRanges(ranges: Array<[number, number]>, block: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (block < ranges[mid][0]) hi = mid - 1;
+    else if (block > ranges[mid][1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }

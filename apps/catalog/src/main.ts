@@ -20,13 +20,15 @@ await runService({
     const { config, log, metrics } = ctx;
     const bus = await joinBus(ctx);
     await ensureStreams(bus);
-    const store = await CatalogStore.open(await joinPostgres(ctx));
+    const pool = await joinPostgres(ctx);
+    const store = await CatalogStore.open(pool);
     const announcer = new CommitAnnouncer(bus, store, log, metrics, config.CHAINLAKE_CATALOG_ANNOUNCE_RETRY_MS);
     announcer.start();
     ctx.onShutdown(() => announcer.stop());
     const warehouse = new CatalogWarehouse(config.CHAINLAKE_WAREHOUSE);
     const catalog = new Catalog(store, warehouse, bus.subjects, announcer, metrics);
     await registerCatalogHttp(ctx.http, { catalog, authToken: config.CHAINLAKE_AUTH_TOKEN, log, metrics });
-    await startCatalogFlight(ctx, new LakeTables(catalog, warehouse.fileIO()), bus);
+    const hotTier = { pool, schema: config.CHAINLAKE_POSTGRES_SCHEMA };
+    await startCatalogFlight(ctx, new LakeTables(catalog, warehouse.fileIO(), hotTier), bus);
   },
 });

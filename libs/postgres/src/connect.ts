@@ -25,7 +25,7 @@ export async function connectPostgres(options: PostgresOptions): Promise<Pool> {
   const schema = quoteIdent(options.schema);
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.max ?? 4,
+    max: options.max ?? 10,
     application_name: options.applicationName ?? 'chainlake',
     options: `-c search_path=${schema}`,
   });
