@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, deleteStreams } from '@chainlake/bus';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
 import { FlightClient } from '@chainlake/flight';
+import { createFlightSqlClient } from '@lakehouse-rs/flight-sql-client';
+import { tableFromIPC } from 'apache-arrow';
 import { freePort, tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
 import { catalogEnv, dropMeshSchema, expectedTables, meshEnv, printLogsOnFailure, startMesh } from './pipeline.js';
 
@@ -22,10 +24,11 @@ describe('include_hot: cold files plus the hot tip as one result', () => {
   let env: Record<string, string>;
   let mesh: Record<string, ServiceProcess>;
   let flight: FlightClient;
+  let flightPort: number;
 
   beforeAll(async () => {
     dir = await tempDir('include-hot');
-    const flightPort = await freePort();
+    flightPort = await freePort();
     env = meshEnv(uniquePrefix('inchot'), dir.path, {
       ...(await catalogEnv()),
       CHAINLAKE_SYNTHETIC_BLOCK_TIME_MS: String(BLOCK_MS),
@@ -39,6 +42,7 @@ describe('include_hot: cold files plus the hot tip as one result', () => {
       CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS: '200',
       CHAINLAKE_COMPACTOR_THRESHOLD_BLOCKS: '5',
       CHAINLAKE_COMPACTOR_CHUNK_SIZE: '200',
+      CHAINLAKE_SQL_MAX_STALENESS_MS: '0',
     });
     mesh = startMesh(env, dir.path, ['catalog', 'source', 'transformer', 'archiver', 'compactor'], { catalog: { CHAINLAKE_FLIGHT_PORT: String(flightPort) } });
     flight = new FlightClient(`grpc://127.0.0.1:${flightPort}`);
@@ -61,7 +65,7 @@ describe('include_hot: cold files plus the hot tip as one result', () => {
     return Array.from({ length: table.numRows }, (_, i) => `${blocks.get(i)}:${indexes.get(i)}`);
   }
 
-  it('returns every canonical row exactly once, whatever the compactor moves from hot to cold meanwhile', async () => {
+  it('returns every canonical row exactly once, in scans and in SQL over <table>_live, whatever the compactor moves from hot to cold meanwhile', async () => {
     printLogsOnFailure(mesh);
     const chain = new SyntheticChain(syntheticOptionsFromEnv(env));
     while (chain.head() <= LAST) await sleep(BLOCK_MS);
@@ -78,13 +82,21 @@ describe('include_hot: cold files plus the hot tip as one result', () => {
       await sleep(300);
     }
     expect(got.sort()).toEqual(want);
-    // The unfinalized tip is hot only: without include_hot it is missing.
+    // The unfinalized tip is hot only: without include_hot (or `_live` in SQL) it is missing.
+    const sql = await createFlightSqlClient({ host: '127.0.0.1', port: flightPort, tls: false, headers: [] });
+    const count = async (table: string) =>
+      Number(tableFromIPC(await sql.query(`SELECT count(*) AS n FROM synthetic.${table} WHERE block_number BETWEEN ${FIRST} AND ${LAST}`)).get(0)!.n);
     expect((await keys({ ...ticket, include_hot: false })).length).toBeLessThan(want.length);
+    expect(await count('transactions')).toBeLessThan(want.length);
+    expect(await count('transactions_live')).toBe(want.length);
 
     // Scans while the compactor moves finalized hot blocks to cold: each one whole, none with a row twice.
     const compactorPort = await mesh.compactor.httpPort();
+    const live = `SELECT block_number, transaction_index FROM synthetic.transactions_live WHERE block_number BETWEEN ${FIRST} AND ${LAST}`;
     for (let scan = 0; scan < 12; scan++) {
       expect((await keys(ticket)).sort(), `scan ${scan}`).toEqual(want);
+      const rows = tableFromIPC(await sql.query(live)).toArray().map((r) => `${r.block_number}:${r.transaction_index}`);
+      expect(rows.sort(), `SQL query ${scan}`).toEqual(want);
       await sleep(250);
     }
     expect(await metric(compactorPort, 'chainlake_compactor_jobs_total{job="hot-to-cold",result="ok"}')).toBeGreaterThan(0);

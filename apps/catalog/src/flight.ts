@@ -7,16 +7,17 @@ import type { CatalogConfig } from './config.js';
 import { flightSqlHandlers } from './flight-sql.js';
 import { tableScanHandlers } from './flight-scan.js';
 import type { LakeTables } from './lake-tables.js';
+import { SqlTables } from './sql-tables.js';
 
 /**
- * The catalog's Flight server: Flight SQL (commands in Any, SQL JSON tickets) over DuckDB views of the tables,
- * and table scans (JSON tickets naming a table) for everything else.
+ * The catalog's Flight server: Flight SQL (commands in Any, SQL JSON tickets) over DuckDB views of the tables
+ * (and `<table>_live`: the table plus its hot tip), and table scans (JSON tickets naming a table) for everything else.
  */
 export async function startCatalogFlight(ctx: ServiceContext<CatalogConfig>, tables: LakeTables, bus: Bus): Promise<FlightServer> {
   const { config, log, metrics } = ctx;
   const location = () => server.location;
   const engine = await SqlEngine.open({
-    provider: { listTables: () => tables.listWithSchemas(), currentFiles: (namespace, name) => tables.currentFilePaths(namespace, name) },
+    provider: new SqlTables(tables, resolve(config.CHAINLAKE_WAREHOUSE, '.hot-tips')),
     allowedDirectories: [resolve(config.CHAINLAKE_WAREHOUSE)],
     threads: config.CHAINLAKE_SQL_THREADS,
     memoryLimit: config.CHAINLAKE_SQL_MEMORY_LIMIT || undefined,

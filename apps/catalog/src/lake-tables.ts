@@ -8,6 +8,7 @@ import { filterBatch, scanFilesFromDataFiles, type ScanFile } from '@chainlake/s
 import { arrowSchema, dataset, FIELD_ID_KEY, type DatasetDef } from '@chainlake/schema';
 import type { Catalog } from './catalog.js';
 import { CatalogError } from './errors.js';
+import type { ResolvedTable } from './flight-scan.js';
 
 export interface LakeTableName {
   namespace: string;
@@ -64,13 +65,13 @@ export class LakeTables {
   }
 
   /** Every table with its Arrow schema, for SQL views; a table whose schema cannot be mapped is left out. */
-  async listWithSchemas(): Promise<{ namespace: string; name: string; arrowSchema: Schema }[]> {
-    const out: { namespace: string; name: string; arrowSchema: Schema }[] = [];
+  async listWithSchemas(): Promise<{ namespace: string; name: string; arrowSchema: Schema; hasHotTier: boolean }[]> {
+    const out: { namespace: string; name: string; arrowSchema: Schema; hasHotTier: boolean }[] = [];
     for (const { namespace, table } of await this.list()) {
       const metadata = await this.metadata(namespace, table);
       if (!metadata) continue;
       try {
-        out.push({ namespace, name: table, arrowSchema: tableArrowSchema(metadata) });
+        out.push({ namespace, name: table, arrowSchema: tableArrowSchema(metadata), hasHotTier: metadata.properties?.['chainlake.dataset'] !== undefined });
       } catch {
         continue;
       }
@@ -96,7 +97,7 @@ export class LakeTables {
    * snapshot (it deletes hot rows only after its commit), and one committed before is in the files, so no block is
    * missed and none is read twice.
    */
-  async resolve(namespace: string, table: string, snapshotId?: number, includeHot = false) {
+  async resolve(namespace: string, table: string, snapshotId?: number, includeHot = false): Promise<ResolvedTable | undefined> {
     const hot = includeHot ? await this.hotSnapshot(namespace, table) : undefined;
     try {
       const metadata = await this.metadata(namespace, table);
