@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import {
-  appendFiles, dataFileFromParquet, LocalFileIO, normalizeLocation, partitionValues, planFiles, readManifestEntries, readManifestList,
+  appendFiles, dataFileFromParquet, LocalFileIO, normalizeLocation, partitionValues, planFiles, recordedFiles,
   type DataFile, type IcebergSchema, type PartitionSpec, type RestCatalogClient, type UnboundPartitionField,
 } from '@chainlake/iceberg';
 import { parsePartitionPath, type PartitionScheme } from '@chainlake/partitioning';
@@ -107,16 +107,9 @@ export class IcebergTable {
     const live = new Set<string>();
     for await (const file of planFiles(metadata, this.io)) live.add(normalizeLocation(file.filePath));
     const retired = new Set<string>();
-    const manifestsSeen = new Set<string>();
-    for (const snapshot of metadata.snapshots ?? []) {
-      for (const manifest of await readManifestList(this.io, snapshot['manifest-list'])) {
-        if (manifestsSeen.has(manifest.manifestPath)) continue;
-        manifestsSeen.add(manifest.manifestPath);
-        for (const entry of await readManifestEntries(this.io, manifest)) {
-          const path = normalizeLocation(entry.dataFile.filePath);
-          if (!live.has(path)) retired.add(path);
-        }
-      }
+    for await (const file of recordedFiles(metadata, this.io)) {
+      const path = normalizeLocation(file.filePath);
+      if (!live.has(path)) retired.add(path);
     }
     return { live, retired };
   }

@@ -3,7 +3,7 @@ import { basename, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   appendFiles, dataFileFromParquet, decodeBound, LocalFileIO, normalizeLocation, overwriteFiles, planFiles,
-  readManifestEntries, readManifestList, replaceFiles, RestCatalogError, RestCommitConflictError,
+  recordedFiles, replaceFiles, RestCatalogError, RestCommitConflictError,
   type DataFile, type IcebergSchema, type LoadedTable, type PartitionSpec, type RestCatalogClient, type TableCommit, type TableMetadata,
 } from '@chainlake/iceberg';
 import { sha256File, type LocalWarehouse, type ManifestFile, type ManifestStore, type WrittenFile } from '@chainlake/lake';
@@ -237,14 +237,7 @@ export class LakeTable {
   /** Every data file any snapshot of the table has ever recorded (live or removed), relative to the table folder. */
   private async knownPaths(metadata: TableMetadata): Promise<Set<string>> {
     const known = new Set<string>();
-    const seen = new Set<string>();
-    for (const snapshot of metadata.snapshots ?? []) {
-      for (const manifest of await readManifestList(this.io, snapshot['manifest-list'])) {
-        if (seen.has(manifest.manifestPath)) continue;
-        seen.add(manifest.manifestPath);
-        for (const entry of await readManifestEntries(this.io, manifest)) known.add(this.relativePath(entry.dataFile.filePath));
-      }
-    }
+    for await (const file of recordedFiles(metadata, this.io)) known.add(this.relativePath(file.filePath));
     return known;
   }
 

@@ -41,6 +41,6 @@ export {
   newSnapshotId,
   currentSnapshot,
 } from './snapshots.js';
-export { type PlanOptions, planFiles, snapshotById, snapshotAt, snapshotAncestry } from './scan.js';
+export { type PlanOptions, planFiles, recordedFiles, snapshotById, snapshotAt, snapshotAncestry } from './scan.js';
 export { type ExpireOptions, type ExpireResult, type OrphanOptions, expireSnapshots, findOrphanFiles } from './maintenance.js';
 export { RestCatalogClient, RestCatalogError, RestCommitConflictError, type RestCatalogClientOptions, type LoadedTable, type CommittedTable, type TableCommit, type CreateTableOptions } from './rest-client.js';

@@ -32,6 +32,18 @@ export async function* planFiles(metadata: TableMetadata, io: FileIO, options: P
   }
 }
 
+/** Every data file a snapshot the table keeps records (live, or removed by a later snapshot), each once. */
+export async function* recordedFiles(metadata: TableMetadata, io: FileIO): AsyncIterable<DataFile> {
+  const manifestsSeen = new Set<string>();
+  for (const snapshot of metadata.snapshots ?? []) {
+    for (const manifest of await readManifestList(io, snapshot['manifest-list'])) {
+      if (manifestsSeen.has(manifest.manifestPath)) continue;
+      manifestsSeen.add(manifest.manifestPath);
+      for (const entry of await readManifestEntries(io, manifest)) yield entry.dataFile;
+    }
+  }
+}
+
 /** The snapshot with this id; throws when the table has none such (expired or never existed). */
 export function snapshotById(metadata: TableMetadata, snapshotId: number): Snapshot {
   const snapshot = metadata.snapshots?.find((s) => s['snapshot-id'] === snapshotId);
