@@ -7,7 +7,8 @@ export type RejectReason =
   | 'not_found'
   | 'already_exists'
   | 'not_empty'
-  | 'commit_conflict';
+  | 'commit_conflict'
+  | 'missing_metadata';
 
 /** An error answered in the REST catalog's error model: `{"error": {"message", "type", "code"}}`. */
 export class CatalogError extends Error {
@@ -50,3 +51,11 @@ export const commitFailed = (message: string): CatalogError => new CatalogError(
 
 export const unprocessable = (message: string): CatalogError =>
   new CatalogError(422, 'UnprocessableEntityException', message, 'invalid_body');
+
+export const metadataMissing = (location: string): CatalogError =>
+  new CatalogError(
+    500,
+    'ServiceFailureException',
+    `metadata file ${location} is missing: the warehouse and the catalog's PostgreSQL schema disagree (was the warehouse deleted? drop the table with purgeRequested=true, or restore the file)`,
+    'missing_metadata',
+  );

@@ -23,7 +23,7 @@ export interface CatalogHttpOptions {
  */
 export async function registerCatalogHttp(http: FastifyInstance, options: CatalogHttpOptions): Promise<void> {
   const { catalog, log, metrics } = options;
-  const rejected = metrics.counter('rejected_requests_total', 'Requests refused with a 4xx answer, by reason', ['reason']);
+  const rejected = metrics.counter('rejected_requests_total', 'Requests refused (4xx), or failing on a missing metadata file (500), by reason', ['reason']);
 
   await http.register(swagger, {
     openapi: {

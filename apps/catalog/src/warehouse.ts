@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LocalFileIO, type FileIO, type TableMetadata } from '@chainlake/iceberg';
-import { badRequest } from './errors.js';
+import { badRequest, metadataMissing } from './errors.js';
 
 /**
  * The catalog's view of the warehouse directory: table locations are `file://` URIs inside it, and no
@@ -90,7 +90,12 @@ export class CatalogWarehouse {
   }
 
   async readMetadata(metadataLocation: string): Promise<TableMetadata> {
-    return JSON.parse(await readFile(this.pathOf(metadataLocation), 'utf8')) as TableMetadata;
+    try {
+      return JSON.parse(await readFile(this.pathOf(metadataLocation), 'utf8')) as TableMetadata;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw metadataMissing(metadataLocation);
+      throw err;
+    }
   }
 
   /** Deletes everything under a table's location (data and metadata). */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,6 +214,19 @@ describe('catalog REST API', () => {
       { kind: 'drop', name: 'renamed' },
       { kind: 'drop', name: 'logs' },
     ]);
+  });
+
+  it('says which metadata file is missing when the warehouse lost it, and still drops the table', async () => {
+    const { client } = catalog;
+    await client.createNamespace('lost');
+    const created = await client.createTable('lost', 'blocks', { schema: blocksSchema });
+    await rm(join(catalog.warehouse, 'lost'), { recursive: true, force: true });
+    await expect(client.loadTable('lost', 'blocks')).rejects.toMatchObject({
+      status: 500,
+      serverMessage: expect.stringContaining(`metadata file ${created.metadataLocation} is missing: the warehouse and the catalog's PostgreSQL schema disagree`),
+    });
+    await client.dropTable('lost', 'blocks', { purge: true });
+    expect(await client.listTables('lost')).toEqual([]);
   });
 
   it('lists tables and snapshots for people, described at /openapi.json', async () => {
