@@ -229,10 +229,16 @@ describe('snapshot and restore', () => {
       const def = parseDefinition({ ...exact, name: 'copies', window });
       const agg = new Aggregation(def);
       const parts = batches(randomRows(15, 120), 4, 50);
-      for (const b of parts.slice(0, parts.length / 2)) (agg.add(txBatch(b)), agg.fire());
+      for (const b of parts.slice(0, parts.length / 2)) {
+        agg.add(txBatch(b));
+        agg.fire();
+      }
       const taken = agg.snapshot();
       const json = JSON.stringify(taken);
-      for (const b of parts.slice(parts.length / 2)) (agg.add(txBatch(b)), agg.fire());
+      for (const b of parts.slice(parts.length / 2)) {
+        agg.add(txBatch(b));
+        agg.fire();
+      }
       agg.retract(150);
       agg.fire();
       agg.forget(140);
