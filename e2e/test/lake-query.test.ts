@@ -71,6 +71,8 @@ describe('the lake through the catalog: Flight scans and Flight SQL against Duck
       CHAINLAKE_BACKFILL_TO: String(BLOCKS - 1),
       CHAINLAKE_PARTITION: 'block_range:100',
       CHAINLAKE_PARQUET_ROW_GROUP_ROWS: '400',
+      // Small flushes: many appends, so manifests cover few partitions and can be pruned by their summaries.
+      CHAINLAKE_ARCHIVER_FLUSH_ROWS: '1000',
       CHAINLAKE_AUTH_TOKEN: TOKEN,
       ...(await catalogEnv()),
     });
@@ -97,7 +99,7 @@ describe('the lake through the catalog: Flight scans and Flight SQL against Duck
     await dir.remove();
   });
 
-  it('a generic Flight client DoGet with projection and filter returns what DuckDB reads, reading only the files that can match', async () => {
+  it('a generic Flight client DoGet with projection and filter returns what DuckDB reads, reading only the manifests and files that can match', async () => {
     printLogsOnFailure(mesh);
     expect(direct.length).toBeGreaterThan(1000);
     const before = await (await fetch(`${httpBase}/metrics`)).text();
@@ -113,6 +115,8 @@ describe('the lake through the catalog: Flight scans and Flight SQL against Duck
     expect(pruned).toBe(files.length - overlapping);
     expect(pruned).toBeGreaterThan(0);
     expect(metric(after, 'chainlake_catalog_scan_row_groups_total', 'result="pruned"')).toBeGreaterThan(0);
+    const manifestsPruned = metric(after, 'chainlake_catalog_scan_manifests_total', 'result="pruned"') - metric(before, 'chainlake_catalog_scan_manifests_total', 'result="pruned"');
+    expect(manifestsPruned, 'manifests skipped by their partition summaries').toBeGreaterThan(0);
   });
 
   it('the published Flight SQL client and the influxdb3 client return what DuckDB reads', async () => {

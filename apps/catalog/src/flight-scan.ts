@@ -26,8 +26,9 @@ export interface TableScanDeps {
   /**
    * undefined when the table (or the snapshot) does not exist; may also throw a FlightError. With `includeHot`,
    * the current snapshot plus the rows of the hot tier's blocks that no file holds, as one consistent result.
+   * `where` (the ticket's filter, unchecked) lets it skip manifests whose partitions cannot match.
    */
-  resolveTable(namespace: string, table: string, snapshotId?: number, includeHot?: boolean): Promise<ResolvedTable | undefined>;
+  resolveTable(namespace: string, table: string, snapshotId?: number, includeHot?: boolean, where?: unknown): Promise<ResolvedTable | undefined>;
   metrics: Metrics;
   log: Logger;
   /** Where tickets are redeemed (this server's Flight URI); a function when known only after start. */
@@ -164,7 +165,7 @@ export function tableScanHandlers(deps: TableScanDeps): Required<Pick<FlightHand
   }
 
   async function resolve(ticket: ScanTicket, includeHot = false): Promise<ResolvedTable> {
-    const table = await deps.resolveTable(ticket.namespace, ticket.table, ticket.snapshotId, includeHot);
+    const table = await deps.resolveTable(ticket.namespace, ticket.table, ticket.snapshotId, includeHot, ticket.where);
     if (!table) {
       const snapshot = ticket.snapshotId === undefined ? '' : ` at snapshot ${ticket.snapshotId}`;
       throw new TicketError('unknown_table', 'NOT_FOUND', `table ${ticket.namespace}.${ticket.table}${snapshot} does not exist`);

@@ -34,7 +34,7 @@ export async function startCatalogFlight(ctx: ServiceContext<CatalogConfig>, tab
   const sql = flightSqlHandlers({ engine, metrics, log, location, preparedStatementTtlMs: config.CHAINLAKE_FLIGHT_SQL_STATEMENT_TTL_MS });
   const scan = tableScanHandlers({
     listTables: () => tables.list(),
-    resolveTable: (namespace, table, snapshotId, includeHot) => tables.resolve(namespace, table, snapshotId, includeHot),
+    resolveTable: (namespace, table, snapshotId, includeHot, where) => tables.resolve(namespace, table, snapshotId, includeHot, where),
     metrics,
     log,
     location,

@@ -2,9 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { Bool, DateDay, Field, Float32, Float64, Int32, Int64, Schema, TimestampMicrosecond, Utf8, type DataType, type RecordBatch } from 'apache-arrow';
 import { FlightError } from '@chainlake/flight';
 import { HotStore, type HotSnapshot } from '@chainlake/hot';
-import { currentSnapshot, planFiles, type FileIO, type IcebergSchema, type TableMetadata } from '@chainlake/iceberg';
+import { currentSnapshot, planFiles, type FileIO, type IcebergSchema, type ManifestFile, type TableMetadata } from '@chainlake/iceberg';
 import type { Pool } from '@chainlake/postgres';
-import { filterBatch, scanFilesFromDataFiles, type ScanFile } from '@chainlake/scan';
+import type { Metrics } from '@chainlake/service';
+import { filterBatch, manifestFilter, parseWhere, scanFilesFromDataFiles, type Predicate, type ScanFile } from '@chainlake/scan';
 import { arrowSchema, dataset, FIELD_ID_KEY, type DatasetDef } from '@chainlake/schema';
 import type { Catalog } from './catalog.js';
 import { CatalogError } from './errors.js';
@@ -53,12 +54,18 @@ export interface HotTier {
 /** The catalog's tables as readers see them: names, Arrow schemas, the live files of a snapshot, and the hot tip. */
 export class LakeTables {
   private readonly hotStores = new Map<string, HotStore>();
+  private readonly manifests;
+  private readonly files;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly io: FileIO,
     private readonly hotTier: HotTier,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.manifests = metrics.counter('scan_manifests_total', 'Manifests considered by table scans: read, or pruned by their partition summaries', ['result']);
+    this.files = metrics.counter('scan_files_total', 'Data files considered by table scans: scanned, or pruned by their statistics', ['result']);
+  }
 
   async list(): Promise<LakeTableName[]> {
     return (await this.catalog.allTableNames()).map(({ namespace, name }) => ({ namespace, table: name }));
@@ -97,7 +104,7 @@ export class LakeTables {
    * snapshot (it deletes hot rows only after its commit), and one committed before is in the files, so no block is
    * missed and none is read twice.
    */
-  async resolve(namespace: string, table: string, snapshotId?: number, includeHot = false): Promise<ResolvedTable | undefined> {
+  async resolve(namespace: string, table: string, snapshotId?: number, includeHot = false, where?: unknown): Promise<ResolvedTable | undefined> {
     const hot = includeHot ? await this.hotSnapshot(namespace, table) : undefined;
     try {
       const metadata = await this.metadata(namespace, table);
@@ -111,7 +118,8 @@ export class LakeTables {
         return undefined;
       }
       const schema = tableArrowSchema(metadata);
-      const files = snapshot ? scanFilesFromDataFiles(planFiles(metadata, this.io, { snapshotId: snapshot['snapshot-id'] }), schema) : [];
+      const keepManifest = this.countedManifestFilter(manifestFilter(predicateOrNone(where, schema), schema, metadata['partition-specs']));
+      const files = snapshot ? scanFilesFromDataFiles(planFiles(metadata, this.io, { snapshotId: snapshot['snapshot-id'], keepManifest }), schema) : [];
       const resolved = { schema, files, totalRecords: snapshot ? Number(snapshot.summary['total-records'] ?? -1) : 0 };
       if (!hot) return resolved;
       const covered: Array<[number, number]> = [];
@@ -125,6 +133,17 @@ export class LakeTables {
       await hot?.snapshot.release();
       throw err;
     }
+  }
+
+  /** Counts manifests read and pruned; a pruned manifest's live files count as pruned files. */
+  private countedManifestFilter(keep: ((manifest: ManifestFile) => boolean) | undefined): ((manifest: ManifestFile) => boolean) | undefined {
+    if (!keep) return undefined;
+    return (manifest) => {
+      const kept = keep(manifest);
+      this.manifests.inc({ result: kept ? 'read' : 'pruned' });
+      if (!kept) this.files.inc({ result: 'pruned' }, manifest.addedFilesCount + manifest.existingFilesCount);
+      return kept;
+    };
   }
 
   private async hotSnapshot(namespace: string, table: string): Promise<{ def: DatasetDef; snapshot: HotSnapshot }> {
@@ -150,6 +169,15 @@ export class LakeTables {
     const paths: string[] = [];
     for await (const file of planFiles(metadata, this.io)) paths.push(fileURLToPath(file.filePath));
     return paths;
+  }
+}
+
+/** The parsed filter, or none when it is malformed: the scan itself then refuses it with the reason. */
+function predicateOrNone(where: unknown, schema: Schema): Predicate | undefined {
+  try {
+    return parseWhere(where, schema);
+  } catch {
+    return undefined;
   }
 }
 

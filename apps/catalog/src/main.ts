@@ -29,6 +29,6 @@ await runService({
     const catalog = new Catalog(store, warehouse, bus.subjects, announcer, metrics);
     await registerCatalogHttp(ctx.http, { catalog, authToken: config.CHAINLAKE_AUTH_TOKEN, log, metrics });
     const hotTier = { pool, schema: config.CHAINLAKE_POSTGRES_SCHEMA };
-    await startCatalogFlight(ctx, new LakeTables(catalog, warehouse.fileIO(), hotTier), bus);
+    await startCatalogFlight(ctx, new LakeTables(catalog, warehouse.fileIO(), hotTier, metrics), bus);
   },
 });

@@ -26,4 +26,4 @@ export {
   planScan,
   scanTable,
 } from './scan.js';
-export { scanFileFromDataFile, scanFilesFromDataFiles } from './iceberg.js';
+export { manifestFilter, scanFileFromDataFile, scanFilesFromDataFiles } from './iceberg.js';
