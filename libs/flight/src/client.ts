@@ -2,8 +2,9 @@ import { Client, credentials, Metadata, type ChannelOptions, type ClientReadable
 import { Table, type RecordBatch, type Schema } from 'apache-arrow';
 import { descriptorToWire, flightInfoFromWire } from './convert.js';
 import { FlightError } from './errors.js';
+import { Http2DoGet } from './http2-doget.js';
 import { decodeFlightData, FlightDataEncoder, schemaFromIpc } from './ipc.js';
-import { encodeDescriptor, flightService, SERVICE_NAME, type RpcName, type WireFlightData, type WireFlightInfo } from './proto.js';
+import { encodeDescriptor, flightService, SERVICE_NAME, type RpcName, type WireFlightInfo } from './proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MiB, targetMessageBytes, writeMessage } from './stream.js';
 import type { ActionType, FlightDescriptor, FlightInfo } from './types.js';
 
@@ -41,6 +42,7 @@ function asBuffer(value: Buffer | string): Buffer {
 /** An Arrow Flight client; gRPC failures surface as {@link FlightError} with the server's status and message. */
 export class FlightClient {
   private readonly client: Client;
+  private readonly doGetTransport: Http2DoGet;
   private readonly headers: Record<string, string>;
   private readonly maxMessageBytes: number;
 
@@ -54,11 +56,12 @@ export class FlightClient {
       'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
     };
     this.client = new Client(target, secure ? credentials.createSsl() : credentials.createInsecure(), channelOptions);
+    this.doGetTransport = new Http2DoGet(`${secure ? 'https' : 'http'}://${target}`, this.headers, this.maxMessageBytes);
   }
 
   /** Fetches a stream; batches are decoded as they arrive. */
   async doGet(ticket: Buffer | string, opts: { signal?: AbortSignal } = {}): Promise<{ schema: Schema; batches: AsyncIterable<RecordBatch> }> {
-    const { messages, cancel } = this.openServerStream<WireFlightData>('DoGet', { ticket: asBuffer(ticket) }, opts.signal);
+    const { messages, cancel } = this.doGetTransport.call(asBuffer(ticket), opts.signal);
     return decodeFlightData(messages, cancel);
   }
 
@@ -161,6 +164,7 @@ export class FlightClient {
 
   close(): void {
     this.client.close();
+    this.doGetTransport.close();
   }
 
   private metadata(): Metadata {

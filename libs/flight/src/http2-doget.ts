@@ -1,0 +1,404 @@
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { status } from '@grpc/grpc-js';
+import { FlightError, type FlightErrorCode } from './errors.js';
+import type { WireFlightData } from './proto.js';
+import { MiB } from './stream.js';
+
+// DoGet runs on node:http2 directly rather than grpc-js, whose per-message overhead made the
+// client the bottleneck of bulk transfers. A message that arrives inside one DATA chunk is handed
+// on as a view of it; one that spans chunks is copied once, into a buffer of exactly its size.
+// Node servers (grpc-js included) send DATA frames of at most 16 KiB whatever the client's
+// SETTINGS_MAX_FRAME_SIZE, so a larger frame size setting gained nothing and is not asked for.
+
+const DOGET_PATH = '/arrow.flight.protocol.FlightService/DoGet';
+/** HTTP/2 receive windows: the server streams several messages ahead instead of waiting on window updates. */
+const STREAM_WINDOW = 32 * MiB;
+const SESSION_WINDOW = 64 * MiB;
+/** nghttp2 counts received, unconsumed data against this (MB); it must exceed the windows. */
+const MAX_SESSION_MEMORY_MB = 256;
+/** Decoded messages waiting for the reader before the stream is paused (flow control then holds the server back). */
+const QUEUE_BYTES = 8 * MiB;
+/** gRPC's message prefix: compressed flag and big-endian length. */
+const PREFIX_BYTES = 5;
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** gRPC status for an HTTP status other than 200, per gRPC's HTTP-to-status mapping. */
+function codeForHttpStatus(httpStatus: number): FlightErrorCode {
+  if (httpStatus === 400) return 'INTERNAL';
+  if (httpStatus === 401) return 'UNAUTHENTICATED';
+  if (httpStatus === 403) return 'PERMISSION_DENIED';
+  if (httpStatus === 404) return 'UNIMPLEMENTED';
+  if (httpStatus === 429 || httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return 'UNAVAILABLE';
+  return 'UNKNOWN';
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function percentDecode(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
+  }
+}
+
+/** The FlightError for a grpc-status header, or null for OK. */
+function statusError(headers: IncomingHttpHeaders): FlightError | null {
+  const code = Number(headerValue(headers, 'grpc-status'));
+  if (code === status.OK) return null;
+  const message = percentDecode(headerValue(headers, 'grpc-message') ?? '');
+  const name = Number.isInteger(code) ? status[code] : undefined;
+  return new FlightError(typeof name === 'string' ? (name as FlightErrorCode) : 'UNKNOWN', message);
+}
+
+/** A gRPC request body: the Ticket message (field 1, bytes) behind the 5-byte message prefix. */
+function ticketRequest(ticket: Buffer): Buffer {
+  const lengthBytes: number[] = [];
+  for (let n = ticket.byteLength; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      lengthBytes.push(n);
+      break;
+    }
+    lengthBytes.push((n % 128) | 128);
+  }
+  const messageLength = 1 + lengthBytes.length + ticket.byteLength;
+  const body = Buffer.allocUnsafe(5 + messageLength);
+  body[0] = 0;
+  body.writeUInt32BE(messageLength, 1);
+  body[5] = (1 << 3) | 2;
+  body.set(lengthBytes, 6);
+  body.set(ticket, 6 + lengthBytes.length);
+  return body;
+}
+
+/** Reads the protobuf fields of one FlightData; bytes fields come back as views of the message. */
+export function decodeFlightDataMessage(bytes: Buffer): WireFlightData {
+  let dataHeader = EMPTY;
+  let appMetadata = EMPTY;
+  let dataBody = EMPTY;
+  let offset = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let scale = 1; ; scale *= 128) {
+      if (offset >= bytes.byteLength || scale > 2 ** 63) throw FlightError.internal('FlightData is not a valid protobuf message (bad varint)');
+      const byte = bytes[offset++];
+      value += (byte & 127) * scale;
+      if (byte < 128) return value;
+    }
+  };
+  while (offset < bytes.byteLength) {
+    const key = varint();
+    const field = Math.floor(key / 8);
+    const wireType = key % 8;
+    if (wireType === 2) {
+      const length = varint();
+      if (offset + length > bytes.byteLength) throw FlightError.internal(`FlightData field ${field} runs past the end of the message`);
+      const value = bytes.subarray(offset, offset + length);
+      offset += length;
+      if (field === 2) dataHeader = value;
+      else if (field === 3) appMetadata = value;
+      else if (field === 1000) dataBody = value;
+    } else if (wireType === 0) varint();
+    else if (wireType === 1) offset += 8;
+    else if (wireType === 5) offset += 4;
+    else throw FlightError.internal(`FlightData field ${field} has unsupported wire type ${wireType}`);
+  }
+  if (offset > bytes.byteLength) throw FlightError.internal('FlightData ends inside a field');
+  // Arrow reads the Message flatbuffer in place and needs it aligned (a union's type ids become an
+  // Int32Array of it); it is small, so a misplaced one is copied into fresh, aligned memory.
+  if (dataHeader.byteOffset % 8 !== 0) dataHeader = Buffer.from(dataHeader);
+  return { flightDescriptor: null, dataHeader, appMetadata, dataBody };
+}
+
+/**
+ * Splits a gRPC response body (1-byte compressed flag, 4-byte big-endian length, message) into
+ * messages. A message spanning chunks is copied together with its prefix into fresh memory, as
+ * grpc-js lays it out: the server pads data_header so that data_body is then 8-byte aligned and
+ * Arrow uses it in place instead of copying it again to realign.
+ */
+export class GrpcMessageSplitter {
+  private readonly prefix = Buffer.alloc(PREFIX_BYTES);
+  private prefixFill = 0;
+  private partial: Buffer | null = null;
+  private partialFill = 0;
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly onMessage: (message: Buffer) => void,
+  ) {}
+
+  /** True when the bytes seen so far end inside a message. */
+  get midMessage(): boolean {
+    return this.prefixFill > 0 || this.partial !== null;
+  }
+
+  push(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      if (this.partial) {
+        const take = Math.min(this.partial.byteLength - this.partialFill, chunk.byteLength - offset);
+        chunk.copy(this.partial, this.partialFill, offset, offset + take);
+        this.partialFill += take;
+        offset += take;
+        if (this.partialFill === this.partial.byteLength) {
+          const message = this.partial.subarray(PREFIX_BYTES);
+          this.partial = null;
+          this.onMessage(message);
+        }
+        continue;
+      }
+      let compressed: number;
+      let length: number;
+      if (this.prefixFill === 0 && chunk.byteLength - offset >= PREFIX_BYTES) {
+        compressed = chunk[offset];
+        length = chunk.readUInt32BE(offset + 1);
+        offset += PREFIX_BYTES;
+      } else {
+        const take = Math.min(PREFIX_BYTES - this.prefixFill, chunk.byteLength - offset);
+        chunk.copy(this.prefix, this.prefixFill, offset, offset + take);
+        this.prefixFill += take;
+        offset += take;
+        if (this.prefixFill < PREFIX_BYTES) return;
+        this.prefixFill = 0;
+        compressed = this.prefix[0];
+        length = this.prefix.readUInt32BE(1);
+      }
+      if (compressed !== 0) throw FlightError.internal('the server sent a compressed message although the client accepts identity encoding only');
+      if (length > this.maxMessageBytes) {
+        throw FlightError.resourceExhausted(`Received message larger than max (${length} vs. ${this.maxMessageBytes})`);
+      }
+      if (chunk.byteLength - offset >= length) {
+        this.onMessage(chunk.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        this.partial = Buffer.allocUnsafe(PREFIX_BYTES + length);
+        this.partial[0] = compressed;
+        this.partial.writeUInt32BE(length, 1);
+        this.partialFill = PREFIX_BYTES;
+      }
+    }
+  }
+}
+
+export interface DoGetCall {
+  messages: AsyncGenerator<WireFlightData>;
+  cancel: () => void;
+}
+
+/** DoGet calls over one HTTP/2 session, opened on first use and reopened when the server goes away. */
+export class Http2DoGet {
+  private session: ClientHttp2Session | null = null;
+  private activeCalls = 0;
+  private closed = false;
+
+  constructor(
+    private readonly origin: string,
+    private readonly headers: Record<string, string>,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  call(ticket: Buffer, signal?: AbortSignal): DoGetCall {
+    const call = new DoGetStream(this.maxMessageBytes, signal, () => this.callEnded());
+    if (signal?.aborted) {
+      call.fail(FlightError.cancelled('DoGet was cancelled by the caller'));
+      return call.handle();
+    }
+    if (this.closed) {
+      call.fail(FlightError.unavailable('the Flight client is closed'));
+      return call.handle();
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = this.request();
+    } catch {
+      this.session = null; // the session went away between calls; one retry on a fresh one
+      try {
+        stream = this.request();
+      } catch (err) {
+        call.fail(FlightError.unavailable(`cannot open a DoGet stream: ${(err as Error).message}`));
+        return call.handle();
+      }
+    }
+    this.activeCalls++;
+    this.session?.ref();
+    call.attach(stream, ticketRequest(ticket));
+    return call.handle();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.session?.close();
+    this.session = null;
+  }
+
+  private callEnded(): void {
+    this.activeCalls--;
+    // An idle session must not keep the process alive, as grpc-js channels do not.
+    if (this.activeCalls === 0) this.session?.unref();
+  }
+
+  private request(): ClientHttp2Stream {
+    const session = this.session && !this.session.closed && !this.session.destroyed ? this.session : this.openSession();
+    const headers: Record<string, string> = {
+      ':method': 'POST',
+      ':path': DOGET_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-accept-encoding': 'identity',
+    };
+    for (const [key, value] of Object.entries(this.headers)) headers[key.toLowerCase()] = value;
+    return session.request(headers);
+  }
+
+  private openSession(): ClientHttp2Session {
+    const session = connect(this.origin, {
+      settings: { initialWindowSize: STREAM_WINDOW },
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+    });
+    session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
+    const forget = (): void => {
+      if (this.session === session) this.session = null;
+    };
+    // Failures reach each call through its stream; the session only has to be replaced.
+    session.on('error', forget);
+    session.on('goaway', forget);
+    session.on('close', forget);
+    this.session = session;
+    return session;
+  }
+}
+
+const messageBytes = (data: WireFlightData): number => data.dataHeader.byteLength + data.dataBody.byteLength + data.appMetadata.byteLength;
+
+/** One DoGet response: messages queue up as they arrive, the stream pauses while the reader is behind. */
+class DoGetStream {
+  private stream: ClientHttp2Stream | null = null;
+  private readonly queue: WireFlightData[] = [];
+  private queuedBytes = 0;
+  private paused = false;
+  private finished = false;
+  private failure: FlightError | null = null;
+  private trailerError: FlightError | null | undefined;
+  private wake: (() => void) | null = null;
+  private released = false;
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly onRelease: () => void,
+  ) {}
+
+  attach(stream: ClientHttp2Stream, body: Buffer): void {
+    this.stream = stream;
+    const splitter = new GrpcMessageSplitter(this.maxMessageBytes, (message) => {
+      const data = decodeFlightDataMessage(message);
+      this.queue.push(data);
+      this.queuedBytes += messageBytes(data);
+      if (this.queuedBytes > QUEUE_BYTES && !this.paused) {
+        this.paused = true;
+        stream.pause();
+      }
+      this.notify();
+    });
+    stream.on('response', (headers) => {
+      const httpStatus = Number(headers[':status']);
+      if (httpStatus !== 200) {
+        this.fail(new FlightError(codeForHttpStatus(httpStatus), `the Flight server answered HTTP ${httpStatus}`));
+        return;
+      }
+      if (headerValue(headers, 'grpc-status') !== undefined) this.trailerError = statusError(headers); // trailers-only response
+      else if (!headerValue(headers, 'content-type')?.startsWith('application/grpc')) {
+        this.fail(new FlightError('UNKNOWN', `the Flight server answered with content-type ${headerValue(headers, 'content-type')}`));
+      }
+    });
+    stream.on('trailers', (trailers) => {
+      this.trailerError = statusError(trailers);
+    });
+    stream.on('data', (chunk: Buffer) => {
+      if (this.finished) return;
+      try {
+        splitter.push(chunk);
+      } catch (err) {
+        this.fail(FlightError.fromGrpc(err));
+      }
+    });
+    stream.on('end', () => {
+      if (this.trailerError === undefined) this.fail(FlightError.internal('the Flight server ended DoGet without a grpc-status'));
+      else if (this.trailerError) this.fail(this.trailerError);
+      else if (splitter.midMessage) this.fail(FlightError.internal('the DoGet response ended inside a message'));
+      else this.finish();
+    });
+    stream.on('error', (err: Error) => this.fail(FlightError.unavailable(`DoGet stream failed: ${err.message}`)));
+    stream.on('close', () => {
+      if (this.finished) return;
+      if (this.trailerError) this.fail(this.trailerError);
+      else if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) this.fail(FlightError.unavailable('the Flight server refused the DoGet stream'));
+      else if (stream.rstCode === constants.NGHTTP2_CANCEL) this.fail(FlightError.cancelled('the Flight server cancelled DoGet'));
+      else this.fail(FlightError.internal(`the DoGet stream closed without a status (HTTP/2 code ${stream.rstCode})`));
+    });
+    stream.end(body);
+  }
+
+  fail(error: FlightError): void {
+    if (this.finished) return;
+    this.failure = error;
+    this.finish();
+  }
+
+  handle(): DoGetCall {
+    return { messages: this.messages(), cancel: () => this.cancel() };
+  }
+
+  private cancel(): void {
+    this.queue.length = 0;
+    this.fail(FlightError.cancelled('DoGet was cancelled by the caller'));
+  }
+
+  private finish(): void {
+    this.finished = true;
+    const stream = this.stream;
+    if (stream && !stream.closed) {
+      if (this.failure && !stream.readableEnded) stream.close(constants.NGHTTP2_CANCEL);
+      else if (this.paused) stream.resume();
+    }
+    if (!this.released) {
+      this.released = true;
+      if (stream) this.onRelease();
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private async *messages(): AsyncGenerator<WireFlightData> {
+    const onAbort = (): void => this.cancel();
+    this.signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          this.queuedBytes -= messageBytes(next);
+          if (this.paused && this.queuedBytes <= QUEUE_BYTES / 2) {
+            this.paused = false;
+            this.stream?.resume();
+          }
+          yield next;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.finished) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      this.signal?.removeEventListener('abort', onAbort);
+      if (!this.finished) this.cancel();
+    }
+  }
+}
