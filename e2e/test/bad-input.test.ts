@@ -2,13 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, deleteStreams, type Bus } from '@chainlake/bus';
 import { FlightClient, FlightError } from '@chainlake/flight';
 import { tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { meshEnv, startMesh } from './pipeline.js';
+import { meshEnv, metric, startMesh } from './pipeline.js';
 
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || (!name.includes('{') && l.startsWith(`${name}{`)));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 async function flightError(promise: Promise<unknown>): Promise<FlightError> {
   try {

@@ -9,7 +9,7 @@ import { LocalFileIO, planFiles, RestCatalogClient } from '@chainlake/iceberg';
 import { connectPostgres, type Pool } from '@chainlake/postgres';
 import { evmDatasets, transactions } from '@chainlake/schema';
 import { spawnService, tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { catalogEnv, dropMeshSchema, expectedChecksums, expectedTables, meshEnv, printLogsOnFailure, startMesh } from './pipeline.js';
+import { catalogEnv, dropMeshSchema, expectedChecksums, expectedTables, meshEnv, metric, printLogsOnFailure, startMesh } from './pipeline.js';
 
 const FINALIZED = 10_000;
 /** Compacted first, normally: the table before the job that gets killed. */
@@ -99,8 +99,7 @@ describe('compactor killed mid hot→cold', () => {
     procs.push(proc);
     const port = await proc.httpPort();
     for (;;) {
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      if (metrics.includes(`chainlake_compactor_finalized_block ${FINALIZED}`)) return proc;
+      if ((await metric(port, 'chainlake_compactor_finalized_block')) === FINALIZED) return proc;
       await sleep(100);
     }
   }

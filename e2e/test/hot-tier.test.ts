@@ -9,7 +9,7 @@ import { HotStore } from '@chainlake/hot';
 import { connectPostgres, type Pool } from '@chainlake/postgres';
 import { arrowSchema, evmDatasets } from '@chainlake/schema';
 import { tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { dropMeshSchema, expectedChecksums, expectedTables, lakeChecksums, meshEnv, printLogsOnFailure, startMesh } from './pipeline.js';
+import { dropMeshSchema, expectedChecksums, expectedTables, lakeChecksums, meshEnv, metric, printLogsOnFailure, startMesh } from './pipeline.js';
 
 const BLOCK_MS = 200;
 const FINALITY_DEPTH = 15;
@@ -31,11 +31,6 @@ function runs(blocks: Iterable<number>): Array<[number, number]> {
   return out;
 }
 
-async function metric(port: number, line: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found ? Number(found.split(' ').pop()) : 0;
-}
 
 describe('hot tier: following a reorging tip with finality', () => {
   let dir: { path: string; remove: () => Promise<void> };

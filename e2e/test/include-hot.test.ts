@@ -6,7 +6,7 @@ import { FlightClient } from '@chainlake/flight';
 import { createFlightSqlClient } from '@lakehouse-rs/flight-sql-client';
 import { tableFromIPC } from 'apache-arrow';
 import { freePort, tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { catalogEnv, dropMeshSchema, expectedTables, meshEnv, printLogsOnFailure, startMesh } from './pipeline.js';
+import { catalogEnv, dropMeshSchema, expectedTables, meshEnv, metric, printLogsOnFailure, startMesh } from './pipeline.js';
 
 const BLOCK_MS = 200;
 const FINALITY_DEPTH = 15;
@@ -14,10 +14,6 @@ const START_HEAD = 1000;
 const FIRST = START_HEAD - 40;
 const LAST = START_HEAD + 40;
 
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
 
 describe('include_hot: cold files plus the hot tip as one result', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

@@ -10,7 +10,7 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import { connectBus, deleteStreams } from '@chainlake/bus';
 import type { TableManifest } from '@chainlake/lake';
 import { freePort, repoRoot, tempDir, testNatsUrl, uniquePrefix, type ServiceProcess } from '@chainlake/testkit';
-import { catalogEnv, dropMeshSchema, expectedChecksums, expectedTables, meshEnv, printLogsOnFailure, startMesh, waitForRows } from './pipeline.js';
+import { catalogEnv, dropMeshSchema, expectedChecksums, expectedTables, meshEnv, printLogsOnFailure, seriesValue, startMesh, waitForRows } from './pipeline.js';
 
 const BLOCKS = 300;
 const TOKEN = 'e2e-secret';
@@ -49,10 +49,6 @@ async function genericDoGet(location: string, ticket: object, token?: string): P
   }
 }
 
-function metric(text: string, name: string, labels: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
 
 describe('the lake through the catalog: Flight scans and Flight SQL against DuckDB over the same Parquet files', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -109,13 +105,13 @@ describe('the lake through the catalog: Flight scans and Flight SQL against Duck
 
     const after = await (await fetch(`${httpBase}/metrics`)).text();
     const overlapping = files.filter((f) => f.end >= LOW && f.start <= HIGH).length;
-    const scanned = metric(after, 'chainlake_catalog_scan_files_total', 'result="scanned"') - metric(before, 'chainlake_catalog_scan_files_total', 'result="scanned"');
-    const pruned = metric(after, 'chainlake_catalog_scan_files_total', 'result="pruned"') - metric(before, 'chainlake_catalog_scan_files_total', 'result="pruned"');
+    const scanned = seriesValue(after, 'chainlake_catalog_scan_files_total{result="scanned"}') - seriesValue(before, 'chainlake_catalog_scan_files_total{result="scanned"}');
+    const pruned = seriesValue(after, 'chainlake_catalog_scan_files_total{result="pruned"}') - seriesValue(before, 'chainlake_catalog_scan_files_total{result="pruned"}');
     expect(scanned).toBe(overlapping);
     expect(pruned).toBe(files.length - overlapping);
     expect(pruned).toBeGreaterThan(0);
-    expect(metric(after, 'chainlake_catalog_scan_row_groups_total', 'result="pruned"')).toBeGreaterThan(0);
-    const manifestsPruned = metric(after, 'chainlake_catalog_scan_manifests_total', 'result="pruned"') - metric(before, 'chainlake_catalog_scan_manifests_total', 'result="pruned"');
+    expect(seriesValue(after, 'chainlake_catalog_scan_row_groups_total{result="pruned"}')).toBeGreaterThan(0);
+    const manifestsPruned = seriesValue(after, 'chainlake_catalog_scan_manifests_total{result="pruned"}') - seriesValue(before, 'chainlake_catalog_scan_manifests_total{result="pruned"}');
     expect(manifestsPruned, 'manifests skipped by their partition summaries').toBeGreaterThan(0);
   });
 

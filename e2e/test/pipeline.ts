@@ -55,6 +55,17 @@ export function startMesh(
   );
 }
 
+/** The value of one series of a service's /metrics — `name` or `name{labels}`, exactly as exposed; 0 when absent. */
+export async function metric(port: number | string, series: string): Promise<number> {
+  return seriesValue(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), series);
+}
+
+/** The value of one series in a /metrics text; 0 when absent. */
+export function seriesValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
 /** Drops the PostgreSQL schema a mesh used (catalog, hot tables). */
 export async function dropMeshSchema(env: Record<string, string>): Promise<void> {
   const pool = await connectPostgres({ url: env.CHAINLAKE_POSTGRES_URL, schema: env.CHAINLAKE_POSTGRES_SCHEMA });
