@@ -157,8 +157,8 @@ export class LakeTables {
       store = new HotStore({ pool: this.hotTier.pool, schema: this.hotTier.schema, chain: namespace });
       this.hotStores.set(namespace, store);
     }
-    // Creates the hot table if the archiver has not yet (same DDL, idempotent), and lets the store read it.
-    await store.ensureTables([def]);
+    // Once per dataset: creates the hot table if the archiver has not yet (same DDL), and lets the store read it.
+    if (!store.datasets.includes(def)) await store.ensureTables([def]);
     return { def, snapshot: await store.snapshot() };
   }
 
