@@ -109,7 +109,25 @@ class FlightDataEncoding {
   }
 
   writeTo(out: Buffer, offset: number): void {
-    const { descriptor, header, body, bodyLength } = this.data;
+    offset = this.writeHead(out, offset);
+    for (const chunk of this.data.body) {
+      out.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+  }
+
+  /** The gRPC message as wire parts: prefix and every field up to the body's bytes, then the body's own buffers. */
+  grpcParts(): Uint8Array[] {
+    const head = Buffer.allocUnsafe(GRPC_FRAME_PREFIX + this.size - this.data.bodyLength);
+    head[0] = 0;
+    head.writeUInt32BE(this.size, 1);
+    this.writeHead(head, GRPC_FRAME_PREFIX);
+    return [head, ...this.data.body];
+  }
+
+  /** Writes everything but the body's bytes; returns where they go. */
+  private writeHead(out: Buffer, offset: number): number {
+    const { descriptor, header, bodyLength } = this.data;
     const { headerLength } = this;
     if (descriptor) {
       out[offset++] = TAG_DESCRIPTOR;
@@ -128,13 +146,13 @@ class FlightDataEncoding {
       out[offset++] = TAG_BODY[0];
       out[offset++] = TAG_BODY[1];
       offset = writeVarint(out, offset, bodyLength);
-      for (const chunk of body) {
-        out.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
     }
+    return offset;
   }
 }
+
+/** A FlightData message framed for gRPC (5-byte prefix, protobuf), as buffers to write in order; the body is not copied. */
+export const grpcFlightDataParts = (data: OutgoingFlightData): Uint8Array[] => new FlightDataEncoding(data).grpcParts();
 
 /** Protobuf encoding of FlightData (fields 1, 2 and 1000) without an intermediate body copy. */
 export function encodeFlightData(data: OutgoingFlightData): Buffer {

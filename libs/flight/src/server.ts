@@ -12,7 +12,8 @@ import {
 import { descriptorFromWire, flightInfoToWire } from './convert.js';
 import { FlightError } from './errors.js';
 import { decodeFlightData, FlightDataEncoder, schemaToIpc } from './ipc.js';
-import { flightService, type WireDescriptor, type WireFlightData } from './proto.js';
+import { DirectFlightDataWriter } from './direct-response.js';
+import { flightService, type OutgoingFlightData, type WireDescriptor, type WireFlightData } from './proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, targetMessageBytes, writeMessage } from './stream.js';
 import type { CallContext, FlightHandlers, HandshakeReply } from './types.js';
 
@@ -244,11 +245,13 @@ export class FlightServer {
         if (!h.doGet) throw this.missing('DoGet');
         const { schema, batches } = await h.doGet(call.request.ticket, ctx);
         const encoder = new FlightDataEncoder(schema, limits);
-        await writeMessage(call, encoder.start(), ctx.signal);
+        const direct = DirectFlightDataWriter.open(call);
+        const send = (message: OutgoingFlightData) => (direct ? direct.write(message, ctx.signal) : writeMessage(call, message, ctx.signal));
+        await send(encoder.start());
         for await (const batch of batches) {
           for (const message of encoder.encode(batch)) {
-            if (ctx.signal.aborted) return;
-            await writeMessage(call, message, ctx.signal);
+            if (ctx.signal.aborted || (direct && !direct.open)) return;
+            await send(message);
           }
         }
       }),

@@ -6,6 +6,11 @@ import type { Writable } from 'node:stream';
  */
 export function writeMessage(stream: Writable, message: unknown, signal?: AbortSignal): Promise<void> | void {
   if (stream.write(message)) return;
+  return drained(stream, signal);
+}
+
+/** Resolves on the stream's next 'drain', or early when it closes or the signal aborts. */
+export function drained(stream: Writable, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
       stream.off('drain', done);

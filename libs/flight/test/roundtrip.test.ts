@@ -1,5 +1,6 @@
 import { Table, type RecordBatch } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DirectFlightDataWriter } from '../src/direct-response.js';
 import { FlightClient, FlightServer } from '../src/index.js';
 import { columnValues, describeSchema, fixtureBatch, fixtureTable } from './fixture.js';
 
@@ -43,6 +44,18 @@ describe('DoGet round trip between FlightServer and FlightClient', () => {
     expect(new Set(dictionaries.map((d) => JSON.stringify(d))).size).toBe(table.batches.length);
     expect(dictionaries[0]).toEqual(statusDictionary(table.batches[0]));
     expect(dictionaries.at(-1)).toEqual(statusDictionary(table.batches.at(-1)!));
+  });
+
+  it('writes the FlightData straight to the HTTP/2 stream, past grpc-js framing, on the grpc-js version we pin', async () => {
+    const open = vi.spyOn(DirectFlightDataWriter, 'open');
+    try {
+      const received = await client.doGetTable('any');
+      expect(received.numRows).toBe(table.numRows);
+      expect(open).toHaveBeenCalledTimes(1);
+      expect(open.mock.results[0].value).toBeInstanceOf(DirectFlightDataWriter);
+    } finally {
+      open.mockRestore();
+    }
   });
 
   it('streams batches lazily through doGet', async () => {
