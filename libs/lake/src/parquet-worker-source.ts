@@ -6,7 +6,7 @@
  *
  * Protocol (one worker serves several writes at once, keyed by id):
  *   → {op:'open', id, path, schemaIpc, options:{compression, rowGroupRows, plainColumns}}
- *   → {op:'batch', id, ipc}   an Arrow IPC stream of one record batch; acked once the writer took it
+ *   → {op:'batch', id, ipc}   an Arrow IPC stream of one or more record batches; acked once the writer took them
  *   → {op:'end', id} | {op:'abort', id}
  *   ← {op:'ack', id} | {op:'done', id, rows, bytes, sha256} | {op:'error', id, message}
  */

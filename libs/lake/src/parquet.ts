@@ -4,7 +4,7 @@ import { openAsBlob } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as parquet from 'parquet-wasm';
-import { DataType, RecordBatch, RecordBatchReader, Schema, Table, tableToIPC, util } from 'apache-arrow';
+import { DataType, RecordBatch, RecordBatchReader, Schema, Table, tableToIPC, util, type Data } from 'apache-arrow';
 import { parquetWorkerSource } from './parquet-worker-source.js';
 
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'none';
@@ -35,7 +35,7 @@ const CODECS: Record<ParquetCompression, parquet.Compression> = {
 
 /** Record batches a write may have sent to its worker and not yet seen taken by the Parquet writer. */
 const BATCHES_IN_FLIGHT = 2;
-/** Batches are sent to workers in slices of at most this many rows, which bounds the copies in flight. */
+/** Batches are sent to workers in groups (or slices) of at most this many rows, which bounds the copies in flight. */
 const IPC_ROWS = 16_384;
 
 interface WorkerOptions {
@@ -53,7 +53,7 @@ const DICTIONARY_MAX_DISTINCT_SHARE = 0.9;
  * on transaction rows, turning it off for these columns made the wasm encoder ~1.5× faster.
  * Distinctness is weighed by value size, so that calldata that is often just '0x' still counts as
  * distinct. Columns that repeat (addresses, block numbers, timestamps) keep dictionary encoding;
- * so do Arrow dictionary columns.
+ * so do Arrow dictionary columns and nested ones.
  */
 function highCardinalityColumns(batch: RecordBatch): string[] {
   const rows = Math.min(batch.numRows, DICTIONARY_SAMPLE_ROWS);
@@ -61,24 +61,43 @@ function highCardinalityColumns(batch: RecordBatch): string[] {
   const plain: string[] = [];
   for (const [i, field] of batch.schema.fields.entries()) {
     if (DataType.isDictionary(field.type) || DataType.isBool(field.type)) continue;
-    const column = batch.getChildAt(i)!;
-    const seen = new Set<unknown>();
-    let total = 0;
-    let distinct = 0;
-    for (let row = 0; row < rows; row++) {
-      const value: unknown = column.get(row);
-      if (value === null) continue;
-      const key = typeof value === 'object' ? String(value) : value;
-      const size = typeof key === 'string' ? key.length + 1 : 1;
-      total += size;
-      if (!seen.has(key)) {
-        seen.add(key);
-        distinct += size;
-      }
-    }
-    if (total > 0 && distinct / total > DICTIONARY_MAX_DISTINCT_SHARE) plain.push(field.name);
+    const share = distinctShare(batch.data.children[i], rows);
+    if (share !== null && share > DICTIONARY_MAX_DISTINCT_SHARE) plain.push(field.name);
   }
   return plain;
+}
+
+/**
+ * Share of distinct values among the first `rows` non-null values, weighted by size (bytes + 1
+ * for variable-width values, 1 for fixed-width ones), from the column's buffers: values are
+ * compared by a 32-bit hash of their bytes, so no JS value is made per row. Null for nested
+ * columns.
+ */
+function distinctShare(data: Data, rows: number): number | null {
+  const values = data.values as ArrayBufferView | undefined;
+  if (!values || data.children.length > 0) return null;
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  // Arrow JS slices fixed-width values and offsets to the chunk: row i is element i.
+  const offsets = data.valueOffsets as Int32Array | undefined;
+  const width = offsets ? 0 : (values as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT * data.stride;
+  const seen = new Set<number>();
+  let total = 0;
+  let distinct = 0;
+  for (let row = 0; row < rows; row++) {
+    if (data.nullCount > 0 && !data.getValid(row)) continue;
+    const start = offsets ? offsets[row] : row * width;
+    const end = offsets ? offsets[row + 1] : start + width;
+    let hash = 0x811c9dc5;
+    for (let p = start; p < end; p++) hash = Math.imul(hash ^ bytes[p], 0x01000193);
+    hash = Math.imul(hash ^ (end - start), 0x01000193) >>> 0;
+    const size = offsets ? end - start + 1 : 1;
+    total += size;
+    if (!seen.has(hash)) {
+      seen.add(hash);
+      distinct += size;
+    }
+  }
+  return total > 0 ? distinct / total : null;
 }
 
 function workerOptions(options: ParquetWriteOptions): WorkerOptions {
@@ -110,9 +129,9 @@ function describeField(field: Schema['fields'][number]): string {
   return `'${field.name}' ${String(field.type)}${field.nullable ? ' (nullable)' : ''}`;
 }
 
-/** Arrow IPC stream bytes of one batch, in a buffer of their own so they can be transferred to a worker. */
-function ipcBytes(batch: RecordBatch): Uint8Array<ArrayBuffer> {
-  const bytes = tableToIPC(new Table([batch]), 'stream');
+/** Arrow IPC stream bytes of some batches, in a buffer of their own so they can be transferred to a worker. */
+function ipcBytes(batches: RecordBatch[]): Uint8Array<ArrayBuffer> {
+  const bytes = tableToIPC(new Table(batches), 'stream');
   return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()) as Uint8Array<ArrayBuffer>;
 }
 
@@ -238,22 +257,35 @@ export class ParquetWriterPool {
       worker.post({ op: 'open', id, path: absolutePath, schemaIpc, options: { ...settings, plainColumns } });
       opened = true;
     };
+    // Batches go to the worker in groups of up to IPC_ROWS rows, one IPC stream each: the
+    // schema message that starts every stream is encoded once per group, not once per batch.
+    let group: RecordBatch[] = [];
+    let groupRows = 0;
+    const sendGroup = async () => {
+      while (job.inFlight >= BATCHES_IN_FLIGHT && !job.failure) {
+        await new Promise<void>((resolve) => (job.wakeSender = resolve));
+        job.wakeSender = undefined;
+      }
+      if (job.failure) return;
+      const ipc = ipcBytes(group);
+      group = [];
+      groupRows = 0;
+      job.inFlight++;
+      worker.post({ op: 'batch', id, ipc }, [ipc.buffer]);
+    };
     try {
       for await (const batch of batches) {
         checkBatchSchema(path, schema, batch);
         if (job.failure) break;
         if (!opened && batch.numRows > 0) open(batch);
         for (let offset = 0; offset < batch.numRows && !job.failure; offset += IPC_ROWS) {
-          while (job.inFlight >= BATCHES_IN_FLIGHT && !job.failure) {
-            await new Promise<void>((resolve) => (job.wakeSender = resolve));
-            job.wakeSender = undefined;
-          }
-          if (job.failure) break;
-          const ipc = ipcBytes(offset === 0 && batch.numRows <= IPC_ROWS ? batch : batch.slice(offset, offset + IPC_ROWS));
-          job.inFlight++;
-          worker.post({ op: 'batch', id, ipc }, [ipc.buffer]);
+          const piece = offset === 0 && batch.numRows <= IPC_ROWS ? batch : batch.slice(offset, offset + IPC_ROWS);
+          if (groupRows > 0 && groupRows + piece.numRows > IPC_ROWS) await sendGroup();
+          group.push(piece);
+          groupRows += piece.numRows;
         }
       }
+      if (groupRows > 0 && !job.failure) await sendGroup();
       if (!opened) open();
       worker.post({ op: 'end', id });
     } catch (error) {

@@ -182,6 +182,25 @@ describe('writeParquet and readParquet', () => {
     expect(stats).toEqual([{ min: '600', max: '1099' }]);
   });
 
+  it('writes nearly-distinct columns without dictionary encoding and repeating ones with it', async () => {
+    const path = join(dir.path, 'encodings.parquet');
+    const batches = [...transactionBatches({ rows: 20_000, batchRows: 3_000 })];
+    await writeParquet(path, transactionSchema, batches);
+    const chunks = await duckdbQuery(
+      `SELECT path_in_schema AS name, encodings FROM parquet_metadata('${path}') WHERE row_group_id = 0 ORDER BY column_id`,
+    );
+    const dictionary = Object.fromEntries(chunks.map((c) => [String(c.name), String(c.encodings).includes('DICTIONARY')]));
+    expect(dictionary).toMatchObject({
+      transaction_hash: false,
+      value: false,
+      input: false,
+      block_number: true,
+      from_address: true,
+      block_timestamp: true,
+    });
+    expect(await parquetRowCount(path)).toBe(20_000);
+  });
+
   it('reads selected columns only', async () => {
     const path = join(dir.path, 'columns.parquet');
     await writeParquet(path, schema, batchesFor(300, 300));
