@@ -32,10 +32,12 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
   const rawSubject = bus.subjects.rawSegments(chainName);
   const { spool, flight } = await startProducer(ctx, bus, bus.streams.raw, rawSubject);
 
-  const produce = async (from: number, to: number, reason: 'new' | 'reproduced'): Promise<Record<string, string>> => {
+  // A segment that ends behind the head (a backfill, or catching up) waits for room in the spool's
+  // memory rather than spilling to disk: the disk tier absorbs a consumer outage at the tip.
+  const produce = async (from: number, to: number, reason: 'new' | 'reproduced', atTip = true): Promise<Record<string, string>> => {
     const raw = chain.rawSegment(from, to) as unknown as Record<string, Table>;
     const key = segmentKey({ chain: chainName, from, to });
-    await spool.put(key, raw, reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal });
+    await spool.put(key, raw, reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal, spill: atTip });
     const usage = spool.usage();
     spoolBytes.set({ tier: 'memory' }, usage.memoryBytes);
     spoolBytes.set({ tier: 'disk' }, usage.diskBytes);
@@ -121,7 +123,7 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
         continue;
       }
       const to = Math.min(next + config.CHAINLAKE_SEGMENT_BLOCKS - 1, end);
-      await produce(next, to, 'new');
+      await produce(next, to, 'new', to === head);
       reorgTracker.remember(next, to, (n) => chain.blockHash(n));
       next = to + 1;
       lastCut = Date.now();

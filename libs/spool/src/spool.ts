@@ -67,11 +67,17 @@ export class Spool {
   /**
    * Stores the datasets of one segment, replacing an earlier copy. Waits while the spool is full
    * unless `urgent` (a re-production somebody is waiting for), which may go over the limit; an
-   * aborted `signal` ends the wait with its reason (a service shutting down).
+   * aborted `signal` ends the wait with its reason (a service shutting down). With `spill: false`
+   * it waits for room in memory instead of spilling to disk: for a producer that is not racing
+   * the chain (a backfill), pausing costs less than writing segments out and reading them back.
    */
-  async put(key: string, tables: Record<string, Table>, options: { urgent?: boolean; ttlMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async put(
+    key: string,
+    tables: Record<string, Table>,
+    options: { urgent?: boolean; ttlMs?: number; signal?: AbortSignal; spill?: boolean } = {},
+  ): Promise<void> {
     const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
-    if (!options.urgent) await this.waitForRoom(bytes, options.signal);
+    if (!options.urgent) await this.waitForRoom(bytes, options.spill ?? true, options.signal);
     if (this.closed) throw new SpoolClosedError();
     await this.release(key);
     const entry: Entry = { key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined };
@@ -141,9 +147,12 @@ export class Spool {
     for (const key of [...this.entries.keys()]) await this.release(key);
   }
 
-  private async waitForRoom(bytes: number, signal?: AbortSignal): Promise<void> {
-    // A segment larger than the whole spool is let in once the spool is empty, never refused forever.
-    while (!this.closed && this.entries.size > 0 && this.memoryBytes + this.diskBytes + bytes > this.options.maxBytes) {
+  private async waitForRoom(bytes: number, spill: boolean, signal?: AbortSignal): Promise<void> {
+    // A segment larger than the whole spool (or memory tier) is let in once that is empty, never refused forever.
+    const full = (): boolean =>
+      (this.entries.size > 0 && this.memoryBytes + this.diskBytes + bytes > this.options.maxBytes) ||
+      (!spill && this.memoryBytes > 0 && this.memoryBytes + bytes > this.options.memoryBytes);
+    while (!this.closed && full()) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);

@@ -54,6 +54,27 @@ describe('Spool', () => {
     await dir.remove();
   });
 
+  it('with spill off, waits for room in memory instead of spilling to disk', async () => {
+    const dir = await tempDir('spool');
+    const one = table(1000);
+    const size = one.data.reduce((s, d) => s + d.byteLength, 0);
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: size * 2, maxBytes: size * 100 });
+    await spool.put('s1', { t: one }, { spill: false });
+    spool.markAnnounced('s1', 1);
+    await spool.put('s2', { t: one }, { spill: false });
+    let third = false;
+    const pending = spool.put('s3', { t: one }, { spill: false }).then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBe(false);
+    expect(await spool.releaseDone(1)).toBe(1);
+    await pending;
+    expect(spool.usage()).toMatchObject({ segments: 2, memoryBytes: size * 2, diskBytes: 0 });
+    await spool.put('s4', { t: one });
+    expect(spool.usage().diskBytes).toBe(size);
+    await spool.close();
+    await dir.remove();
+  });
+
   it('stops waiting for room when the signal is aborted', async () => {
     const dir = await tempDir('spool');
     const spool = await Spool.open({ dir: dir.path, memoryBytes: 1 << 20, maxBytes: 1 });
