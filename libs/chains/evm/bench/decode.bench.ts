@@ -7,7 +7,7 @@
  */
 import { Int64, makeBuilder, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { decode, rawTablesFromRpc, Utf8Writer, type RpcBlock, type RpcReceipt, type RpcTransaction } from '../src/index.js';
-import { hexToDecimal, readSmall, scanQuantity } from '../src/hex.js';
+import { firstSignificant, hexToDecimal, quantity as parsed, readQuantity, writeDecimal } from '../src/hex.js';
 
 const TRANSACTIONS = Number(process.env.BENCH_TRANSACTIONS ?? 200_000);
 const TXS_PER_BLOCK = 100;
@@ -157,13 +157,12 @@ const direct = best(3, () => {
   const offsets = valueData.valueOffsets as Int32Array;
   const out = new Utf8Writer(valueData.length, 12);
   for (let i = 0; i < valueData.length; i++) {
+    const s = offsets[i];
     const e = offsets[i + 1];
-    const p = scanQuantity(values, offsets[i], e);
-    if (e - p <= 13) out.pushDecimal(readSmall(values, p, e));
-    else {
-      const at = out.reserve(78);
-      out.commit(hexToDecimal(values, p, e, out.bytes, at));
-    }
+    readQuantity(values, s, e);
+    const at = out.reserve(78);
+    if (!parsed.above64 && parsed.hi < 0x100000) out.commit(writeDecimal(parsed.hi * 4294967296 + parsed.lo, out.bytes, at));
+    else out.commit(hexToDecimal(values, firstSignificant(values, s, e), e, out.bytes, at));
   }
   return out.finish();
 });

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { arrowSchema, blocks as blocksDataset, logs as logsDataset, RowError, transactions as txDataset } from '@chainlake/schema';
-import { decode, rawSchema, rawTablesFromRpc, type RawTables, type RpcBlock, type RpcReceipt } from '../src/index.js';
+import { decode, rawSchema, rawTablesFromRpc, type RawTables, type RpcBlock, type RpcReceipt, type RpcTransaction } from '../src/index.js';
 import { addresses, blocks, hashes, padded, receipts, transferTopic } from './fixtures.js';
 
 const rows = (table: Table) => table.toArray().map((r) => r.toJSON());
@@ -218,6 +218,57 @@ describe('decode', () => {
         }),
       ),
     ).toMatchObject({ dataset: 'raw_logs', column: 'topics', row: 2 });
+  });
+
+  it('reports the first bad row of a column, whatever its problem and those of later rows', () => {
+    const withFrom = (row1: string, row2: string) =>
+      rowError(() =>
+        decodeFixtures((b) => {
+          (b[0].transactions[1] as { from: string }).from = row1;
+          (b[0].transactions[2] as { from: string }).from = row2;
+        }),
+      );
+    const badLastDigit = `${addresses.bob.slice(0, -1)}g`;
+    expect(withFrom(badLastDigit, '0x12')).toMatchObject({ column: 'from', row: 1, message: expect.stringMatching(/malformed hex "0x2+g"$/) });
+    expect(withFrom('0x12', badLastDigit)).toMatchObject({ column: 'from', row: 1, message: expect.stringContaining('expected 20 bytes') });
+    const topics = rowError(() =>
+      decodeFixtures((_b, r) => {
+        r[0][0].logs[0].topics[2] = `${padded(addresses.bob).slice(0, -1)}:`;
+        r[0][1].logs[0].topics = [transferTopic, transferTopic, transferTopic, transferTopic, transferTopic];
+      }),
+    );
+    expect(topics).toMatchObject({ dataset: 'raw_logs', column: 'topics', row: 0 });
+    expect(topics.message).toMatch(/^raw_logs\.topics \(→ topic2\) row 0: malformed topic/);
+    expect(
+      rowError(() =>
+        decodeFixtures((_b, r) => {
+          r[0][1].logs[0].topics = [transferTopic, transferTopic, transferTopic, transferTopic, transferTopic];
+        }),
+      ).message,
+    ).toContain('5 topics, at most 4 exist');
+  });
+
+  it('reads quantities with leading zeros', () => {
+    const typed = decodeFixtures((b, r) => {
+      const tx = b[0].transactions[0] as RpcTransaction;
+      tx.nonce = `0x${'0'.repeat(30)}7fffffffffffffff`;
+      tx.value = `0x${'0'.repeat(10)}${'f'.repeat(64)}`;
+      tx.transactionIndex = '0x0000000000000000';
+      r[0][0].status = '0x0001';
+    });
+    expect(typed.transactions.get(0)!.toJSON()).toMatchObject({
+      nonce: 2n ** 63n - 1n,
+      value: (2n ** 256n - 1n).toString(),
+      transaction_index: 0,
+      success: true,
+    });
+    expect(
+      rowError(() =>
+        decodeFixtures((b) => {
+          (b[0].transactions[0] as { transactionIndex: string }).transactionIndex = '0x0000000080000000';
+        }),
+      ).message,
+    ).toContain('exceeds the Int32 maximum');
   });
 
   it('accepts 2^63-1 in an Int64 column and rejects 2^63', () => {
