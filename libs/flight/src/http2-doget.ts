@@ -107,9 +107,6 @@ export function decodeFlightDataMessage(bytes: Buffer): WireFlightData {
     else throw FlightError.internal(`FlightData field ${field} has unsupported wire type ${wireType}`);
   }
   if (offset > bytes.byteLength) throw FlightError.internal('FlightData ends inside a field');
-  // Arrow reads the Message flatbuffer in place and needs it aligned (a union's type ids become an
-  // Int32Array of it); it is small, so a misplaced one is copied into fresh, aligned memory.
-  if (dataHeader.byteOffset % 8 !== 0) dataHeader = Buffer.from(dataHeader);
   return { flightDescriptor: null, dataHeader, appMetadata, dataBody };
 }
 

@@ -1,18 +1,23 @@
 import {
   AsyncByteQueue,
   DataType,
+  makeData,
   Message,
+  RecordBatch,
   RecordBatchReader,
   RecordBatchStreamWriter,
   Schema,
+  Struct,
+  Vector,
   type Data,
-  type RecordBatch,
+  type Field,
 } from 'apache-arrow';
+import type { RecordBatch as IpcRecordBatch } from 'apache-arrow/ipc/metadata/message';
+import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import { FlightError } from './errors.js';
 import type { OutgoingFlightData, WireFlightData } from './proto.js';
 
 const CONTINUATION = 0xffffffff;
-const EMPTY = new Uint8Array(0);
 
 /** Collects what the Arrow stream writer emits, synchronously, instead of queueing it. */
 class CollectingSink extends AsyncByteQueue {
@@ -200,48 +205,113 @@ export function schemaFromIpc(bytes: Uint8Array): Schema {
   throw FlightError.invalidArgument('schema is not an Arrow IPC schema message');
 }
 
-/** Re-creates the IPC stream framing around FlightData so Arrow's reader consumes it message by message. */
-async function* ipcStream(messages: AsyncIterable<WireFlightData>): AsyncGenerator<Uint8Array> {
-  for await (const message of messages) {
-    const { dataHeader, dataBody } = message;
-    if (dataHeader.byteLength === 0) continue; // metadata-only message
-    const prefix = Buffer.allocUnsafe(8);
-    prefix.writeUInt32LE(CONTINUATION, 0);
-    prefix.writeUInt32LE(dataHeader.byteLength, 4);
-    yield prefix;
-    yield dataHeader;
-    if (dataBody.byteLength > 0) yield dataBody;
-    // Arrow's byte-stream adapter asks its source for one more chunk before it hands out a
-    // read that exactly drains its buffer. An empty chunk answers that at once, so each record
-    // batch is released when its own message arrives, not when the next one does (and is not
-    // lost when the next thing to arrive is an error status).
-    yield EMPTY;
-  }
-}
-
 export interface DecodedStream {
   schema: Schema;
   batches: AsyncIterable<RecordBatch>;
 }
 
 /**
- * Record batches until the stream ends. Leaving early calls `abandon`: Arrow's reader does not
- * pass an early return down to its byte source, so the transport would never hear of it.
+ * Turns FlightData into Arrow objects message by message, as Arrow's stream reader does but
+ * without re-creating an IPC byte stream for it: each message's flatbuffer is decoded in place
+ * and the record batch's buffers are views of `data_body` (copied only when it is not 8-byte
+ * aligned: our servers pad `data_header` so that it is).
  */
-async function* batchStream(reader: AsyncIterable<RecordBatch>, abandon: () => void): AsyncGenerator<RecordBatch> {
+class FlightDataDecoder {
+  schema: Schema | null = null;
+  private readonly dictionaries = new Map<number, Vector>();
+
+  /** The record batch a message carries, or null for a schema, dictionary or metadata-only message. */
+  decode({ dataHeader, dataBody }: WireFlightData): RecordBatch | null {
+    if (dataHeader.byteLength === 0) return null;
+    let message: Message;
+    try {
+      message = Message.decode(aligned(dataHeader));
+    } catch (err) {
+      throw FlightError.invalidArgument(`FlightData data_header is not an Arrow IPC message: ${(err as Error).message}`);
+    }
+    if (dataBody.byteLength < message.bodyLength) {
+      throw FlightError.invalidArgument(`FlightData data_body has ${dataBody.byteLength} bytes, its IPC message declares ${message.bodyLength}`);
+    }
+    if (message.isSchema()) {
+      if (this.schema) throw FlightError.invalidArgument('the FlightData stream carries a second schema message');
+      this.schema = message.header();
+      return null;
+    }
+    const schema = this.schema;
+    if (!schema) throw FlightError.invalidArgument('the FlightData stream does not start with its schema message');
+    if (message.isDictionaryBatch()) {
+      const header = message.header();
+      const type = schema.dictionaries.get(header.id);
+      if (!type) throw FlightError.invalidArgument(`dictionary batch for id ${header.id}, which no field of the schema uses`);
+      uncompressed(header.data.compression);
+      const [data] = this.load(header.data, aligned(dataBody), [type]);
+      const previous = this.dictionaries.get(header.id);
+      this.dictionaries.set(header.id, (previous && header.isDelta ? previous.concat(new Vector([data])) : new Vector([data])).memoize());
+      return null;
+    }
+    if (message.isRecordBatch()) {
+      const header = message.header();
+      uncompressed(header.compression);
+
+      const children = this.load(header, aligned(dataBody), schema.fields);
+      return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, children }));
+    }
+    throw FlightError.invalidArgument(`unexpected Arrow IPC message type ${message.headerType} in a FlightData stream`);
+  }
+
+  private load(header: IpcRecordBatch, body: Uint8Array, types: Array<Field | DataType>): Data[] {
+    const { schema } = this;
+    return new VectorLoader(body, header.nodes, header.buffers, this.dictionaries, schema!.metadataVersion, header.variadicBufferCounts).visitMany(types);
+  }
+}
+
+/**
+ * Arrow wraps body buffers (and a union's type ids in the Message flatbuffer) in typed arrays in
+ * place, which needs 8-byte alignment: a misplaced header or body is copied once.
+ */
+const aligned = (body: Uint8Array): Uint8Array => (body.byteOffset % 8 === 0 ? body : new Uint8Array(body));
+
+function uncompressed(compression: unknown): void {
+  if (compression != null) throw FlightError.invalidArgument('compressed Arrow IPC bodies are not supported; ask the server for uncompressed data');
+}
+
+/** Record batches of the remaining messages. Leaving early calls `abandon`, so the transport hears of it. */
+async function* batchStream(
+  decoder: FlightDataDecoder,
+  messages: AsyncIterator<WireFlightData>,
+  abandon: () => void,
+): AsyncGenerator<RecordBatch> {
   let complete = false;
   try {
-    for await (const batch of reader) yield batch;
+    for (;;) {
+      const next = await messages.next();
+      if (next.done) break;
+      const batch = decoder.decode(next.value);
+      if (batch) yield batch;
+    }
     complete = true;
   } finally {
-    if (!complete) abandon();
+    if (!complete) {
+      abandon();
+      await messages.return?.();
+    }
   }
 }
 
 /** Reads a FlightData stream (schema message first) into a schema and a lazy stream of record batches. */
 export async function decodeFlightData(messages: AsyncIterable<WireFlightData>, abandon: () => void = () => undefined): Promise<DecodedStream> {
-  const reader = await RecordBatchReader.from(ipcStream(messages));
-  await reader.open();
-  if (!reader.schema) throw FlightError.invalidArgument('the FlightData stream ended before its schema message');
-  return { schema: reader.schema, batches: batchStream(reader as AsyncIterable<RecordBatch>, abandon) };
+  const iterator = messages[Symbol.asyncIterator]();
+  const decoder = new FlightDataDecoder();
+  try {
+    while (!decoder.schema) {
+      const next = await iterator.next();
+      if (next.done) throw FlightError.invalidArgument('the FlightData stream ended before its schema message');
+      decoder.decode(next.value);
+    }
+  } catch (err) {
+    abandon();
+    await iterator.return?.();
+    throw err;
+  }
+  return { schema: decoder.schema, batches: batchStream(decoder, iterator, abandon) };
 }
