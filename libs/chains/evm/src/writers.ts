@@ -1,4 +1,3 @@
-import { POW10 } from './hex.js';
 import { Bool, Data, Int32, Int64, List, makeData, Field, TimestampMicrosecond, Utf8 } from 'apache-arrow';
 
 const HEX_DIGITS = new Uint8Array([...'0123456789abcdef'].map((c) => c.charCodeAt(0)));
@@ -124,28 +123,6 @@ export class Utf8Writer {
       b[end - k] = HEX_DIGITS[k < 8 ? (lo >>> (4 * k)) & 15 : (hi >>> (4 * (k - 8))) & 15];
     }
     this.commit(end + 1);
-  }
-
-  /** Appends the decimal form of a non-negative safe integer. */
-  pushDecimal(value: number): void {
-    let digits = 1;
-    while (digits < 16 && value >= POW10[digits]) digits++;
-    const p = this.reserve(digits);
-    const b = this.bytes;
-    let i = p + digits - 1;
-    // Floating-point % is slow; divide instead, in 32-bit integers once the value fits.
-    while (value > 0x7fffffff) {
-      const q = Math.floor(value / 10);
-      b[i--] = ZERO + (value - q * 10);
-      value = q;
-    }
-    let v = value | 0;
-    while (i >= p) {
-      const q = (v / 10) | 0;
-      b[i--] = ZERO + (v - q * 10);
-      v = q;
-    }
-    this.commit(p + digits);
   }
 
   finish(): Data<Utf8> {
