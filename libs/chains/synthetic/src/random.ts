@@ -3,6 +3,7 @@
  * integers, so that any block's content can be generated on its own: random access, no
  * sequential state shared between blocks.
  */
+import { HEX_DIGITS, hexDigits4 } from './hex.js';
 
 /** murmur3's 32-bit finalizer over a combination of h and v. */
 function mix(h: number, v: number): number {
@@ -17,27 +18,34 @@ function mix(h: number, v: number): number {
   return h >>> 0;
 }
 
-const HEX = new Uint8Array([...'0123456789abcdef'].map((c) => c.charCodeAt(0)));
 const TWO_32 = 4294967296;
 
 export class Random {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  // Initialized here (not only in the constructor) and kept signed 32-bit, so that V8 holds them as
+  // small integers rather than as tagged values or doubles.
+  private a = 0;
+  private b = 0;
+  private c = 0;
+  private d = 1;
 
   /** A generator determined by the keys only (each an integer, safe range). */
   constructor(...keys: number[]) {
+    this.reseed(...keys);
+  }
+
+  /** Restarts as if newly constructed with these keys: one generator serves many blocks. */
+  reseed(...keys: number[]): this {
     let h = 0x9e3779b9;
     for (const key of keys) {
       h = mix(h, key % TWO_32);
       h = mix(h, Math.floor(key / TWO_32));
     }
-    this.a = h;
-    this.b = mix(h, 1);
-    this.c = mix(h, 2);
+    this.a = h | 0;
+    this.b = mix(h, 1) | 0;
+    this.c = mix(h, 2) | 0;
     this.d = 1;
     for (let i = 0; i < 12; i++) this.u32();
+    return this;
   }
 
   u32(): number {
@@ -61,13 +69,33 @@ export class Random {
   }
 
   /** Writes `digits` random lowercase hex digits into `out` at `at`; returns the end. */
-  hex(out: Uint8Array, at: number, digits: number): number {
-    let word = 0;
-    for (let i = 0; i < digits; i++) {
-      if ((i & 7) === 0) word = this.u32();
-      out[at + i] = HEX[word & 15];
-      word >>>= 4;
+  hex(out: DataView, at: number, digits: number): number {
+    // The generator's state lives in locals for the whole run rather than in fields per word.
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    const end = at + digits;
+    let i = at;
+    while (i < end) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+      if (end - i >= 8) {
+        out.setUint32(i, hexDigits4(t & 0x0f0f0f0f), true);
+        out.setUint32(i + 4, hexDigits4((t >>> 4) & 0x0f0f0f0f), true);
+        i += 8;
+      } else {
+        for (let word = t; i < end; word >>>= 4) out.setUint8(i++, HEX_DIGITS[word & 15]);
+      }
     }
-    return at + digits;
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+    return end;
   }
 }

@@ -58,6 +58,23 @@ describe('SyntheticChain determinism', () => {
     expect(whole.raw_logs.topics.length).toBeGreaterThan(5000);
   });
 
+  it('generates each block alone exactly as within a longer segment', () => {
+    // Single-block segments overflow the writers' presized buffers, so regrowth is exercised too.
+    const { chain } = chainAt(500, { txsPerBlock: 50 });
+    const whole = concatenated([chain.rawSegment(0, 99)]);
+    const alone = concatenated(Array.from({ length: 100 }, (_, n) => chain.rawSegment(n, n)));
+    expect(alone).toEqual(whole);
+  });
+
+  it('leaves the tables it returned untouched when generating more', () => {
+    const { chain } = chainAt(500);
+    const first = chain.rawSegment(0, 99);
+    const before = concatenated([first]);
+    chain.rawSegment(100, 199);
+    chain.rawSegment(0, 99);
+    expect(concatenated([first])).toEqual(before);
+  });
+
   it('is the same chain in another instance with the same seed, another chain with another seed', () => {
     const a = chainAt(100).chain.rawSegment(40, 60);
     const b = chainAt(100).chain.rawSegment(40, 60);
@@ -239,6 +256,52 @@ describe('SyntheticChain content', () => {
     const emitters = new Set(typed.logs.getChild('address')!.toArray() as string[]);
     expect(emitters.size).toBeGreaterThan(100);
     expect(emitters.size).toBeLessThanOrEqual(300);
+  });
+
+  it('writes every column in its RPC hex form', () => {
+    const hash = /^0x[0-9a-f]{64}$/;
+    const address = /^0x[0-9a-f]{40}$/;
+    const quantity = /^0x(0|[1-9a-f][0-9a-f]*)$/;
+    const forms: Record<string, Record<string, RegExp>> = {
+      raw_blocks: {
+        number: quantity, hash, parentHash: hash, timestamp: quantity, miner: address, gasUsed: quantity, gasLimit: quantity,
+        extraData: /^0x[0-9a-f]{16}$/, baseFeePerGas: quantity,
+      },
+      raw_transactions: {
+        blockNumber: quantity, transactionIndex: quantity, hash, nonce: quantity, from: address, to: address, value: quantity,
+        input: /^0x([0-9a-f]{2})*$/, gas: quantity, gasPrice: quantity, type: /^0x[012]$/, maxPriorityFeePerGas: quantity,
+        maxFeePerGas: quantity, gasUsed: quantity, status: /^0x[01]$/,
+      },
+      raw_logs: {
+        blockNumber: quantity, transactionIndex: quantity, logIndex: quantity, transactionHash: hash, address,
+        data: /^0x([0-9a-f]{64})*$/, topics: hash,
+      },
+    };
+    const all = concatenated([raw]);
+    for (const [dataset, columns] of Object.entries(forms)) {
+      expect(Object.keys(all[dataset]).sort()).toEqual(Object.keys(columns).sort());
+      for (const [column, form] of Object.entries(columns)) {
+        const values = all[dataset][column].flat().filter((v) => v !== null);
+        expect(values.length, `${dataset}.${column}`).toBeGreaterThan(0);
+        const wrong = values.filter((v) => typeof v !== 'string' || !form.test(v));
+        expect(wrong.slice(0, 3), `${dataset}.${column}`).toEqual([]);
+      }
+    }
+    // Transfers, calls with a selector and 0 to 4 argument words, creations with 100 to 499 bytes of code.
+    const inputLengths = new Set((all.raw_transactions.input as string[]).map((v) => v.length));
+    for (const length of [2, 10, 74, 138, 202, 266]) expect(inputLengths).toContain(length);
+    expect(Math.max(...inputLengths)).toBeGreaterThan(900);
+    expect(Math.max(...inputLengths)).toBeLessThanOrEqual(1000);
+  });
+
+  it('repeats each transaction\'s hash, block and index in its logs, in order', () => {
+    const t = columns(raw.raw_transactions);
+    const l = columns(raw.raw_logs);
+    const txAt = new Map(t.hash.map((h, i) => [h, i]));
+    const logTx = l.transactionHash.map((h) => txAt.get(h as string) ?? -1);
+    expect(logTx.every((i, j) => i >= 0 && i >= (logTx[j - 1] ?? 0))).toBe(true);
+    expect(logTx.every((i, j) => l.blockNumber[j] === t.blockNumber[i] && l.transactionIndex[j] === t.transactionIndex[i])).toBe(true);
+    expect(new Set(logTx).size).toBeGreaterThan(1000);
   });
 
   it('emits logs with 1 to 4 topics', () => {
