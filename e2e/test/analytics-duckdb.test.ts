@@ -223,8 +223,11 @@ describe('analytics results against DuckDB over the Parquet files', () => {
             const value = r.values[name];
             const exact = row[name];
             if (a.fn === 'distinct_count' && !a.exact) {
-              // HyperLogLog: standard error 0.81%; allowed 4 standard errors.
-              expect(Math.abs(Number(value) - Number(exact)), `${label} ${name}`).toBeLessThanOrEqual(Math.max(1, 4 * HLL_STANDARD_ERROR * Number(exact)));
+              // HyperLogLog: standard error 0.81%; allowed 4 standard errors. Small counts are
+              // estimated by linear counting, whose error is a handful of register collisions (a
+              // Poisson count, ~0.5% chance of 2 at 60 values): over hundreds of windows an error
+              // of 2-3 happens, so up to 4 is allowed whatever the count.
+              expect(Math.abs(Number(value) - Number(exact)), `${label} ${name}`).toBeLessThanOrEqual(Math.max(4, 4 * HLL_STANDARD_ERROR * Number(exact)));
             } else if (a.fn === 'percentile' && !a.exact) {
               // DDSketch: within 1% of the exact value at the same rank.
               expect(Math.abs(Number(value) - Number(exact)), `${label} ${name}`).toBeLessThanOrEqual(DDSKETCH_RELATIVE_ACCURACY * Math.abs(Number(exact)));
