@@ -25,7 +25,7 @@ export class DirectFlightDataWriter {
   }
 
   /** False once the stream is gone (the client cancelled or the connection dropped): stop writing. */
-  get open(): boolean {
+  get writable(): boolean {
     return !this.stream.destroyed && !this.stream.writableEnded;
   }
 
@@ -33,7 +33,7 @@ export class DirectFlightDataWriter {
     const { stream } = this;
     let room = true;
     stream.cork();
-    // A failed write also destroys the stream, which `open` reports; grpc-js answers the call.
+    // A failed write also destroys the stream, which `writable` reports; grpc-js answers the call.
     for (const part of grpcFlightDataParts(message)) room = stream.write(part, ignoreError);
     stream.uncork();
     if (!room) return drained(stream, signal);

@@ -252,7 +252,6 @@ class FlightDataDecoder {
     if (message.isRecordBatch()) {
       const header = message.header();
       uncompressed(header.compression);
-
       const children = this.load(header, aligned(dataBody), schema.fields);
       return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, children }));
     }

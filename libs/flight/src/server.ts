@@ -250,7 +250,7 @@ export class FlightServer {
         await send(encoder.start());
         for await (const batch of batches) {
           for (const message of encoder.encode(batch)) {
-            if (ctx.signal.aborted || (direct && !direct.open)) return;
+            if (ctx.signal.aborted || (direct && !direct.writable)) return;
             await send(message);
           }
         }
