@@ -12,8 +12,9 @@ RUN npm ci --ignore-scripts \
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production CHAINLAKE_HOST=0.0.0.0
+# CHAINLAKE_NODE_FLAGS: see docs/architecture.md, "Garbage collection".
+ENV NODE_ENV=production CHAINLAKE_HOST=0.0.0.0 CHAINLAKE_NODE_FLAGS=--no-concurrent-marking
 COPY --from=build /src /app
 RUN mkdir -p /app/data/warehouse /app/data/spool && chown -R node:node /app/data
 USER node
-CMD ["sh", "-c", "exec node apps/${CHAINLAKE_APP:?set CHAINLAKE_APP}/dist/main.js"]
+CMD ["sh", "-c", "exec node ${CHAINLAKE_NODE_FLAGS} apps/${CHAINLAKE_APP:?set CHAINLAKE_APP}/dist/main.js"]

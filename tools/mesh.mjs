@@ -8,9 +8,11 @@ const apps = ['catalog', 'compactor', 'analytics', 'archiver', 'transformer', 's
 const only = process.argv.slice(2);
 const selected = only.length > 0 ? apps.filter((a) => only.includes(a)) : apps;
 const children = new Map();
+// See docs/architecture.md, "Garbage collection"; the Dockerfile and the tests' launcher use the same default.
+const nodeFlags = (process.env.CHAINLAKE_NODE_FLAGS ?? '--no-concurrent-marking').split(/\s+/).filter(Boolean);
 
 for (const app of selected) {
-  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', `apps/${app}/src/main.ts`], {
     env: {
       CHAINLAKE_ANALYTICS_DEFINITIONS: 'apps/analytics/definitions/examples.yaml',
       // The synthetic chain makes a block a second: move finalized blocks to Parquet every ~100 s, not every ~17 min.

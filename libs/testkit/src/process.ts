@@ -20,11 +20,15 @@ export interface ServiceProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Node flags of every service, as in tools/mesh.mjs and the Dockerfile (docs/architecture.md, "Garbage collection"). */
+const DEFAULT_NODE_FLAGS = '--no-concurrent-marking';
+
 /** Runs one app from its TypeScript sources as a real process, the way the local mesh does. */
 export function spawnService(app: string, env: Record<string, string>, label = app): ServiceProcess {
   // CHAINLAKE_CPU_PROFILE_DIR=<dir> writes a V8 CPU profile of every spawned service on exit.
   const profile = process.env.CHAINLAKE_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHAINLAKE_CPU_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
+  const nodeFlags = (process.env.CHAINLAKE_NODE_FLAGS ?? DEFAULT_NODE_FLAGS).split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, ...profile, '--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
