@@ -2,17 +2,20 @@
 // ports, with their JSON logs prefixed by the service name. SIGINT/SIGTERM stops them in
 // reverse order and waits for each to drain.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const apps = ['catalog', 'compactor', 'analytics', 'archiver', 'transformer', 'source'];
 const only = process.argv.slice(2);
 const selected = only.length > 0 ? apps.filter((a) => only.includes(a)) : apps;
 const children = new Map();
-// See docs/architecture.md, "Garbage collection"; the Dockerfile and the tests' launcher use the same default.
-const nodeFlags = (process.env.CHAINLAKE_NODE_FLAGS ?? '--no-concurrent-marking').split(/\s+/).filter(Boolean);
+// Node flags: CHAINLAKE_NODE_FLAGS when set, else the app's entry in node-flags.json (as in the
+// Dockerfile and the tests' launcher; docs/architecture.md, "Garbage collection").
+const defaultNodeFlags = JSON.parse(readFileSync(new URL('node-flags.json', import.meta.url), 'utf8'));
+const nodeFlags = (app) => (process.env.CHAINLAKE_NODE_FLAGS ?? defaultNodeFlags[app] ?? '').split(/\s+/).filter(Boolean);
 
 for (const app of selected) {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', `apps/${app}/src/main.ts`], {
+  const child = spawn(process.execPath, [...nodeFlags(app), '--import', 'tsx', `apps/${app}/src/main.ts`], {
     env: {
       CHAINLAKE_ANALYTICS_DEFINITIONS: 'apps/analytics/definitions/examples.yaml',
       // The synthetic chain makes a block a second: move finalized blocks to Parquet every ~100 s, not every ~17 min.

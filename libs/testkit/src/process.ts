@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,14 +21,14 @@ export interface ServiceProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Node flags of every service, as in tools/mesh.mjs and the Dockerfile (docs/architecture.md, "Garbage collection"). */
-const DEFAULT_NODE_FLAGS = '--no-concurrent-marking';
+/** Node flags per app when CHAINLAKE_NODE_FLAGS is not set, as tools/mesh.mjs and the Dockerfile use them (docs/architecture.md, "Garbage collection"). */
+const defaultNodeFlags = JSON.parse(readFileSync(join(repoRoot, 'tools', 'node-flags.json'), 'utf8')) as Record<string, string>;
 
 /** Runs one app from its TypeScript sources as a real process, the way the local mesh does. */
 export function spawnService(app: string, env: Record<string, string>, label = app): ServiceProcess {
   // CHAINLAKE_CPU_PROFILE_DIR=<dir> writes a V8 CPU profile of every spawned service on exit.
   const profile = process.env.CHAINLAKE_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHAINLAKE_CPU_PROFILE_DIR}`] : [];
-  const nodeFlags = (process.env.CHAINLAKE_NODE_FLAGS ?? DEFAULT_NODE_FLAGS).split(/\s+/).filter(Boolean);
+  const nodeFlags = (process.env.CHAINLAKE_NODE_FLAGS ?? defaultNodeFlags[app] ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeFlags, ...profile, '--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
