@@ -6,6 +6,7 @@ import {
   transactions as transactionsDataset,
   RowError,
   toInt64,
+  INT64_MAX,
   type DatasetDef,
 } from '@chainlake/schema';
 import { HEX_CLASS, INVALID, UPPER, firstSignificant, hexToDecimal, quantity, readQuantity, scanHex, scanned, writeDecimal } from './hex.js';
@@ -21,7 +22,6 @@ export interface TypedTables {
 const ZERO = 48;
 const X = 120;
 const INT64_HI_MAX = 0x7fffffff;
-const INT64_MAX = 2n ** 63n - 1n;
 /** Timestamps up to this many seconds convert to microseconds below 2^53, in plain numbers. */
 const MAX_SAFE_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1e6);
 const TWO_32 = 4294967296;
@@ -51,8 +51,11 @@ function shownText(values: Uint8Array, s: number, e: number): string {
   return JSON.stringify(e - s > 80 ? `${text}…` : text);
 }
 
-const isNull = (col: Utf8Column, i: number): boolean =>
-  col.validity !== null && (col.validity[(col.validityOffset + i) >> 3] & (1 << ((col.validityOffset + i) & 7))) === 0;
+/** Whether row i is null in a validity bitmap (null: no nulls) whose row 0 is bit `validityOffset`. */
+const isNullBit = (validity: Uint8Array | null, validityOffset: number, i: number): boolean =>
+  validity !== null && (validity[(validityOffset + i) >> 3] & (1 << ((validityOffset + i) & 7))) === 0;
+
+const isNull = (col: Utf8Column, i: number): boolean => isNullBit(col.validity, col.validityOffset, i);
 
 /** Reads row `i` of `col` into `quantity`; false when malformed. */
 const readRow = (col: Utf8Column, i: number): boolean =>
@@ -161,7 +164,7 @@ function readInt32s(
   out: Int32Array,
 ): number {
   for (let i = 0; i < length; i++) {
-    if (validity !== null && (validity[(validityOffset + i) >> 3] & (1 << ((validityOffset + i) & 7))) === 0) {
+    if (isNullBit(validity, validityOffset, i)) {
       out[i] = nullAs;
       continue;
     }
@@ -224,7 +227,7 @@ function writeUint256s(
 ): number {
   let at = ends[from];
   for (let i = from; i < length; i++) {
-    if (validity !== null && (validity[(validityOffset + i) >> 3] & (1 << ((validityOffset + i) & 7))) === 0) {
+    if (isNullBit(validity, validityOffset, i)) {
       nullBitmap[i >> 3] &= ~(1 << (i & 7));
       ends[i + 1] = at;
       continue;
@@ -301,7 +304,7 @@ function hexValuesValid(
   for (let i = 0; i < length; i++) {
     const s = offsets[i];
     const e = offsets[i + 1];
-    if (validity !== null && (validity[(validityOffset + i) >> 3] & (1 << ((validityOffset + i) & 7))) === 0) {
+    if (isNullBit(validity, validityOffset, i)) {
       if (e !== s) return false;
       continue;
     }
@@ -396,7 +399,7 @@ function readStatuses(
   bits: Uint8Array,
 ): number {
   for (let i = 0; i < length; i++) {
-    if (validity !== null && (validity[(validityOffset + i) >> 3] & (1 << ((validityOffset + i) & 7))) === 0) return i;
+    if (isNullBit(validity, validityOffset, i)) return i;
     if (!readQuantity(values, offsets[i], offsets[i + 1])) return i;
     if (quantity.above64 || quantity.hi !== 0 || quantity.lo > 1) return i;
     if (quantity.lo === 1) bits[i >> 3] |= 1 << (i & 7);

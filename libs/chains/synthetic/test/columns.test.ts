@@ -3,7 +3,6 @@ import { Utf8Writer } from '@chainlake/chain-evm';
 import { Column, pushQuantities, pushQuantity } from '../src/columns.js';
 import { Random } from '../src/random.js';
 
-
 describe('quantities', () => {
   const edges = [
     0, 1, 9, 10, 15, 16, 255, 256, 0xfff, 0x1000, 0xffff, 0x10000, 0xfffff, 0x7fffffff, 0x80000000, 0xffffffff,
