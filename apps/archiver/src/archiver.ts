@@ -1,3 +1,4 @@
+import { SlabArena, type ArenaLease } from '@chainlake/arena';
 import {
   joinBus, consumeDurable, ensureStreams, ReproduceReply, ReproduceRequest, request, TypedSegmentMessage,
   type Bus, type Delivery,
@@ -15,7 +16,8 @@ import { IcebergTable } from './iceberg.js';
 import { startHotTier, type Piece } from './hot.js';
 import { coldAnnouncements, storedAnnouncer } from './stored.js';
 
-interface Buffered { from: number; to: number; tables: Record<string, Table>; delivery: Delivery }
+/** A fetched segment waiting for a flush; its tables live in `memory` until the flush is over. */
+interface Buffered { from: number; to: number; tables: Record<string, Table>; delivery: Delivery; memory: ArenaLease }
 
 /** Blocks re-fetched at once: well within what the source re-produces in one request. */
 const REFETCH_BLOCKS = 500;
@@ -77,6 +79,17 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
   await ensureStreams(bus);
   const fetcher = new SegmentFetcher();
   ctx.onShutdown(() => fetcher.close());
+  // Fetched segments stay for up to a flush interval: taken from reused memory, they do not
+  // drive V8's external-memory collections (docs/architecture.md, "Garbage collection").
+  const arena = new SlabArena({ maxBytes: config.CHAINLAKE_ARCHIVER_ARENA_MB * 1024 * 1024 });
+  const arenaGauges = {
+    slabBytes: metrics.gauge('arena_bytes', 'Memory held for fetched segments (reused slabs)'),
+    leasedBytes: metrics.gauge('arena_leased_bytes', 'Arena memory holding segments that wait for a flush'),
+    overflowBytes: metrics.gauge('arena_overflow_bytes', 'Bytes fetched into plain allocations because the arena was full, since the start'),
+  };
+  const reportArena = (): void => {
+    for (const [key, value] of Object.entries(arena.usage())) arenaGauges[key as keyof typeof arenaGauges].set(value);
+  };
 
   let buffer: Buffered[] = [];
   let buffered = 0;
@@ -137,6 +150,9 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
       failures.inc();
       log.error({ err: String(err), stack: (err as Error).stack }, 'flush failed; segments handed back for redelivery');
       for (const b of batch) b.delivery.nak(2000);
+    } finally {
+      for (const b of batch) b.memory.release();
+      reportArena();
     }
   };
   const flush = (): Promise<void> => exclusive(flushNow);
@@ -166,16 +182,19 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
     },
     handler: async (msg, delivery) => {
       let tables: Record<string, Table>;
+      const memory = arena.lease();
       try {
-        tables = await fetcher.fetch(msg, needed, () => reproduceTyped(bus, msg.chain, msg.from, msg.to));
+        tables = await fetcher.fetch(msg, needed, () => reproduceTyped(bus, msg.chain, msg.from, msg.to), memory.allocate);
       } catch (err) {
+        memory.release();
         log.warn({ segment: `${msg.chain}:${msg.from}-${msg.to}`, err: String(err) }, 'could not fetch typed segment; redelivery later');
         delivery.nak(2000);
         return;
       }
       const rows = datasets.reduce((sum, d) => sum + tables[d].numRows, 0);
       if (buffer.length === 0) oldestBufferedAt = Date.now();
-      buffer.push({ from: msg.from, to: msg.to, tables, delivery });
+      reportArena();
+      buffer.push({ from: msg.from, to: msg.to, tables, delivery, memory });
       buffered += rows;
       bufferedRows.set(buffered);
       if (buffered >= config.CHAINLAKE_ARCHIVER_FLUSH_ROWS) await flush();

@@ -2,7 +2,7 @@ import { Client, credentials, Metadata, type ChannelOptions, type ClientReadable
 import { Table, type RecordBatch, type Schema } from 'apache-arrow';
 import { descriptorToWire, flightInfoFromWire } from './convert.js';
 import { FlightError } from './errors.js';
-import { Http2DoGet } from './http2-doget.js';
+import { Http2DoGet, type MessageAllocator } from './http2-doget.js';
 import { decodeFlightData, FlightDataEncoder, schemaFromIpc } from './ipc.js';
 import { encodeDescriptor, flightService, SERVICE_NAME, type RpcName, type WireFlightInfo } from './proto.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MiB, targetMessageBytes, writeMessage } from './stream.js';
@@ -59,9 +59,16 @@ export class FlightClient {
     this.doGetTransport = new Http2DoGet(`${secure ? 'https' : 'http'}://${target}`, this.headers, this.maxMessageBytes);
   }
 
-  /** Fetches a stream; batches are decoded as they arrive. */
-  async doGet(ticket: Buffer | string, opts: { signal?: AbortSignal } = {}): Promise<{ schema: Schema; batches: AsyncIterable<RecordBatch> }> {
-    const { messages, cancel } = this.doGetTransport.call(asBuffer(ticket), opts.signal);
+  /**
+   * Fetches a stream; batches are decoded as they arrive. With `allocate`, every message that
+   * does not arrive whole in one HTTP/2 chunk (every sizable one) is received into memory it
+   * returns, which the batches then point into.
+   */
+  async doGet(
+    ticket: Buffer | string,
+    opts: { signal?: AbortSignal; allocate?: MessageAllocator } = {},
+  ): Promise<{ schema: Schema; batches: AsyncIterable<RecordBatch> }> {
+    const { messages, cancel } = this.doGetTransport.call(asBuffer(ticket), opts.signal, opts.allocate);
     return decodeFlightData(messages, cancel);
   }
 

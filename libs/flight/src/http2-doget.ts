@@ -111,6 +111,12 @@ export function decodeFlightDataMessage(bytes: Buffer): WireFlightData {
 }
 
 /**
+ * Memory for one received message (with its 5-byte prefix), 8-byte aligned: the message is
+ * written into it once and its record batch's buffers stay views of it.
+ */
+export type MessageAllocator = (bytes: number) => Uint8Array;
+
+/**
  * Splits a gRPC response body (1-byte compressed flag, 4-byte big-endian length, message) into
  * messages. A message spanning chunks is copied together with its prefix into fresh memory, as
  * grpc-js lays it out: the server pads data_header so that data_body is then 8-byte aligned and
@@ -125,6 +131,7 @@ export class GrpcMessageSplitter {
   constructor(
     private readonly maxMessageBytes: number,
     private readonly onMessage: (message: Buffer) => void,
+    private readonly allocate: MessageAllocator = (bytes) => Buffer.allocUnsafe(bytes),
   ) {}
 
   /** True when the bytes seen so far end inside a message. */
@@ -171,7 +178,8 @@ export class GrpcMessageSplitter {
         this.onMessage(chunk.subarray(offset, offset + length));
         offset += length;
       } else {
-        this.partial = Buffer.allocUnsafe(PREFIX_BYTES + length);
+        const memory = this.allocate(PREFIX_BYTES + length);
+        this.partial = Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
         this.partial[0] = compressed;
         this.partial.writeUInt32BE(length, 1);
         this.partialFill = PREFIX_BYTES;
@@ -197,8 +205,8 @@ export class Http2DoGet {
     private readonly maxMessageBytes: number,
   ) {}
 
-  call(ticket: Buffer, signal?: AbortSignal): DoGetCall {
-    const call = new DoGetStream(this.maxMessageBytes, signal, () => this.callEnded());
+  call(ticket: Buffer, signal?: AbortSignal, allocate?: MessageAllocator): DoGetCall {
+    const call = new DoGetStream(this.maxMessageBytes, signal, () => this.callEnded(), allocate);
     if (signal?.aborted) {
       call.fail(FlightError.cancelled('DoGet was cancelled by the caller'));
       return call.handle();
@@ -286,6 +294,7 @@ class DoGetStream {
     private readonly maxMessageBytes: number,
     private readonly signal: AbortSignal | undefined,
     private readonly onRelease: () => void,
+    private readonly allocate?: MessageAllocator,
   ) {}
 
   attach(stream: ClientHttp2Stream, body: Buffer): void {
@@ -299,7 +308,7 @@ class DoGetStream {
         stream.pause();
       }
       this.notify();
-    });
+    }, this.allocate);
     stream.on('response', (headers) => {
       const httpStatus = Number(headers[':status']);
       if (httpStatus !== 200) {

@@ -100,6 +100,24 @@ describe('DoGet over node:http2 against a hand-written server', () => {
     for await (const batch of received) all.push(batch);
     expect(all.map((batch) => batch.numRows)).toEqual([30_000, 5]);
     expect(rowsOf(all)).toEqual(rowsOf(batches));
+
+    // With an allocator, the messages spanning chunks are received into its memory, 8-byte aligned.
+    const memory = new ArrayBuffer(framed.byteLength + 64);
+    let used = 0;
+    const allocations: number[] = [];
+    const allocate = (bytes: number): Uint8Array => {
+      allocations.push(bytes);
+      const view = new Uint8Array(memory, used, bytes);
+      used += Math.ceil(bytes / 8) * 8;
+      return view;
+    };
+    const pooled = await client.doGet('big', { allocate });
+    const received2: RecordBatch[] = [];
+    for await (const batch of pooled.batches) received2.push(batch);
+    expect(rowsOf(received2)).toEqual(rowsOf(batches));
+    expect(allocations.length).toBeGreaterThan(0);
+    const hashes = received2[0].getChild('hash')!.data[0];
+    expect(hashes.values.buffer).toBe(memory);
   });
 
   it('fails with INTERNAL when the stream ends without a status, and with UNIMPLEMENTED on HTTP 404', async () => {
@@ -216,6 +234,14 @@ describe('gRPC message splitting and FlightData decoding', () => {
     expect(messages).toEqual([Buffer.from([1, 2, 3]), Buffer.alloc(10, 7)]);
     expect(messages[0].buffer).toBe(stream.buffer);
     expect(messages[1].buffer).not.toBe(stream.buffer);
+
+    const memory = new Uint8Array(64);
+    const allocated: Buffer[] = [];
+    const pooled = new GrpcMessageSplitter(1024, (message) => allocated.push(message), (bytes) => memory.subarray(8, 8 + bytes));
+    for (const [start, end] of [[0, 10], [10, 14], [14, stream.byteLength]]) pooled.push(stream.subarray(start, end));
+    expect(allocated).toEqual([Buffer.from([1, 2, 3]), Buffer.alloc(10, 7)]);
+    expect(allocated[1].buffer).toBe(memory.buffer);
+    expect(allocated[1].byteOffset).toBe(8 + 5);
   });
 
   it('rejects messages over the size limit and compressed messages', () => {

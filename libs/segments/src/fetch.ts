@@ -1,4 +1,4 @@
-import { FlightClient, FlightError } from '@chainlake/flight';
+import { FlightClient, FlightError, type MessageAllocator } from '@chainlake/flight';
 import { Table, type RecordBatch } from 'apache-arrow';
 
 export interface SegmentLocation { location: string; tickets: Record<string, string> }
@@ -13,12 +13,18 @@ export class SegmentFetcher {
   /** A fetch that takes longer than `timeoutMs` (a wedged or wrong peer) counts as gone. */
   constructor(private readonly timeoutMs = 30_000) {}
 
-  async fetch(at: SegmentLocation, datasets: readonly string[], reproduce: () => Promise<SegmentLocation>): Promise<Record<string, Table>> {
+  /** With `allocate`, the tables' data lives in the memory it returns (see FlightClient.doGet). */
+  async fetch(
+    at: SegmentLocation,
+    datasets: readonly string[],
+    reproduce: () => Promise<SegmentLocation>,
+    allocate?: MessageAllocator,
+  ): Promise<Record<string, Table>> {
     try {
-      return await this.fetchFrom(at, datasets);
+      return await this.fetchFrom(at, datasets, allocate);
     } catch (err) {
       if (!isGone(err)) throw err;
-      return this.fetchFrom(await reproduce(), datasets);
+      return this.fetchFrom(await reproduce(), datasets, allocate);
     }
   }
 
@@ -27,13 +33,13 @@ export class SegmentFetcher {
     this.clients.clear();
   }
 
-  private async fetchFrom(at: SegmentLocation, datasets: readonly string[]): Promise<Record<string, Table>> {
+  private async fetchFrom(at: SegmentLocation, datasets: readonly string[], allocate?: MessageAllocator): Promise<Record<string, Table>> {
     const client = this.client(at.location);
     const entries = await Promise.all(
       datasets.map(async (name) => {
         const ticket = at.tickets[name];
         if (ticket === undefined) throw new Error(`segment announcement has no ticket for dataset "${name}"`);
-        const { schema, batches } = await client.doGet(ticket, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const { schema, batches } = await client.doGet(ticket, { signal: AbortSignal.timeout(this.timeoutMs), allocate });
         const all: RecordBatch[] = [];
         for await (const batch of batches) all.push(batch);
         return [name, new Table(schema, all)] as const;

@@ -1,0 +1,1 @@
+export { SlabArena, type ArenaLease, type ArenaOptions, type ArenaUsage } from './arena.js';
