@@ -35,17 +35,29 @@ export class SegmentFetcher {
 
   private async fetchFrom(at: SegmentLocation, datasets: readonly string[], allocate?: MessageAllocator): Promise<Record<string, Table>> {
     const client = this.client(at.location);
-    const entries = await Promise.all(
+    // One failed dataset cancels the others, and the fetch fails only once all have stopped: none
+    // may still be writing into memory from `allocate` when the caller gives it back.
+    const stop = new AbortController();
+    const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(this.timeoutMs)]);
+    let failure: unknown;
+    const results = await Promise.allSettled(
       datasets.map(async (name) => {
-        const ticket = at.tickets[name];
-        if (ticket === undefined) throw new Error(`segment announcement has no ticket for dataset "${name}"`);
-        const { schema, batches } = await client.doGet(ticket, { signal: AbortSignal.timeout(this.timeoutMs), allocate });
-        const all: RecordBatch[] = [];
-        for await (const batch of batches) all.push(batch);
-        return [name, new Table(schema, all)] as const;
+        try {
+          const ticket = at.tickets[name];
+          if (ticket === undefined) throw new Error(`segment announcement has no ticket for dataset "${name}"`);
+          const { schema, batches } = await client.doGet(ticket, { signal, allocate });
+          const all: RecordBatch[] = [];
+          for await (const batch of batches) all.push(batch);
+          return [name, new Table(schema, all)] as const;
+        } catch (err) {
+          failure ??= err;
+          stop.abort();
+          throw err;
+        }
       }),
     );
-    return Object.fromEntries(entries);
+    if (failure !== undefined) throw failure;
+    return Object.fromEntries(results.map((result) => (result as PromiseFulfilledResult<readonly [string, Table]>).value));
   }
 
   private client(location: string): FlightClient {

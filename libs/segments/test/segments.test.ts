@@ -80,6 +80,30 @@ describe('serving and fetching spooled segments', () => {
     fetcher.close();
   });
 
+  it('a failed dataset cancels the others: once the fetch fails nothing writes into its memory', async () => {
+    await spool.put('eth:30-39', { big: rows(1_000_000) });
+    const memory: Uint8Array[] = [];
+    const allocate = (bytes: number): Uint8Array => {
+      const view = new Uint8Array(bytes);
+      memory.push(view);
+      return view;
+    };
+    const fetcher = new SegmentFetcher();
+    const fetching = fetcher.fetch({ location: server.location, tickets: segmentTickets('eth:30-39', ['big', 'zzz']) }, ['big', 'zzz'], () => {
+      throw new Error('no re-production here');
+    }, allocate);
+    await expect(fetching).rejects.toThrow('no re-production here');
+    for (const view of memory) view.fill(0xab);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(memory.every((view) => view.every((byte) => byte === 0xab))).toBe(true);
+    const whole = await fetcher.fetch({ location: server.location, tickets: segmentTickets('eth:30-39', ['big']) }, ['big'], () => {
+      throw new Error('no re-production expected');
+    }, allocate);
+    expect(whole.big.numRows).toBe(1_000_000);
+    expect(memory.length).toBeGreaterThan(0);
+    fetcher.close();
+  });
+
   it('says which datasets a segment has when asked for another', async () => {
     await spool.put('eth:20-29', { a: rows(1) });
     const client = new FlightClient(server.location);
