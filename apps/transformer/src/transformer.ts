@@ -2,6 +2,7 @@ import {
   joinBus, consumeDurable, ensureStreams, publishDurable, RawSegmentMessage, ReproduceReply, ReproduceRequest,
   request, serveRequests, TypedSegmentMessage, type Bus,
 } from '@chainlake/bus';
+import { SlabArena } from '@chainlake/arena';
 import { decode, rawDatasetNames, type RawTables } from '@chainlake/chain-evm';
 import { RowError } from '@chainlake/schema';
 import { SegmentFetcher, segmentKey, segmentTickets, startProducer, type SegmentLocation } from '@chainlake/segments';
@@ -9,6 +10,9 @@ import type { ServiceContext } from '@chainlake/service';
 import { tableBytes } from '@chainlake/spool';
 import type { Table } from 'apache-arrow';
 import type { TransformerConfig } from './config.js';
+
+/** Reused memory per segment decoded at once: a default raw segment (100 blocks) is ~10–20 MB. */
+const RAW_ARENA_MB_PER_SEGMENT = 32;
 
 /** Asks the source (any replica) to produce a raw segment again, for when its spool lost it. */
 async function reproduceRaw(bus: Bus, chain: string, from: number, to: number): Promise<SegmentLocation> {
@@ -35,16 +39,28 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
 
   const fetcher = new SegmentFetcher();
   ctx.onShutdown(() => fetcher.close());
+  // Raw segments are received into reused memory: the typed tables point into it (decode passes
+  // hex through without copying) until the spool has copied them into its own.
+  const rawArena = new SlabArena({ maxBytes: config.CHAINLAKE_TRANSFORMER_CONCURRENCY * RAW_ARENA_MB_PER_SEGMENT * 1024 * 1024 });
 
-  /** Raw segment → typed datasets in the spool; returns the typed tables. */
+  /** Raw segment → typed datasets in the spool; returns the rows and bytes of each. */
   const transform = async (chain: string, from: number, to: number, at: SegmentLocation, urgent: boolean) => {
-    const raw = await fetcher.fetch(at, rawDatasetNames, () => reproduceRaw(bus, chain, from, to));
-    const started = performance.now();
-    const typed = decode(raw as unknown as RawTables, config.CHAINLAKE_CHAIN_ID) as unknown as Record<string, Table>;
-    decodeSeconds.observe((performance.now() - started) / 1000);
+    const memory = rawArena.lease();
+    let typed: Record<string, Table>;
+    try {
+      const raw = await fetcher.fetch(at, rawDatasetNames, () => reproduceRaw(bus, chain, from, to), memory.allocate);
+      const started = performance.now();
+      typed = decode(raw as unknown as RawTables, config.CHAINLAKE_CHAIN_ID) as unknown as Record<string, Table>;
+      decodeSeconds.observe((performance.now() - started) / 1000);
+    } catch (err) {
+      memory.release();
+      throw err;
+    }
     const key = segmentKey({ chain, from, to });
-    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal });
-    return { key, typed };
+    const datasets = Object.fromEntries(Object.entries(typed).map(([name, t]) => [name, { rows: t.numRows, bytes: tableBytes(t) }]));
+    // The spool gives the raw memory back once it no longer reads the typed tables, also when the put fails.
+    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000, memory } : { signal: ctx.signal, memory });
+    return { key, datasets };
   };
 
   const consumer = await consumeDurable(bus, {
@@ -61,15 +77,14 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
     },
     handler: async (msg, delivery) => {
       try {
-        const { key, typed } = await transform(msg.chain, msg.from, msg.to, msg, false);
-        const datasets = Object.fromEntries(Object.entries(typed).map(([name, t]) => [name, { rows: t.numRows, bytes: tableBytes(t) }]));
+        const { key, datasets } = await transform(msg.chain, msg.from, msg.to, msg, false);
         const { seq } = await publishDurable(bus, typedSubject, TypedSegmentMessage, {
-          v: 1, chain: msg.chain, from: msg.from, to: msg.to, datasets, location: flight.location, tickets: segmentTickets(key, Object.keys(typed)),
+          v: 1, chain: msg.chain, from: msg.from, to: msg.to, datasets, location: flight.location, tickets: segmentTickets(key, Object.keys(datasets)),
         }, `typed:${key}:${msg.headHash}`);
         spool.markAnnounced(key, seq);
         delivery.ack();
         segmentsDone.inc();
-        for (const [name, t] of Object.entries(typed)) rowsOut.inc({ dataset: name }, t.numRows);
+        for (const [name, { rows }] of Object.entries(datasets)) rowsOut.inc({ dataset: name }, rows);
       } catch (err) {
         const segment = `${msg.chain}:${msg.from}-${msg.to}`;
         if (err instanceof RowError) {
@@ -95,9 +110,9 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
     errorReply: (error) => ({ v: 1, ok: false, error }),
     handler: async (req) => {
       const from = await reproduceRaw(bus, req.chain, req.from, req.to);
-      const { key, typed } = await transform(req.chain, req.from, req.to, from, true);
+      const { key, datasets } = await transform(req.chain, req.from, req.to, from, true);
       log.info({ segment: key }, 'typed segment re-produced on request');
-      return { v: 1, ok: true, location: flight.location, tickets: segmentTickets(key, Object.keys(typed)) };
+      return { v: 1, ok: true, location: flight.location, tickets: segmentTickets(key, Object.keys(datasets)) };
     },
   });
   ctx.onShutdown(() => reproducer.stop());

@@ -8,20 +8,22 @@
  * large slabs, and reused: the buffers' total stops growing, and so do those collections.
  *
  * A lease bump-allocates from slabs of its own and gives them all back at once on release, so
- * leases may end in any order. Past `maxBytes` of slabs, or for a request larger than a slab,
- * memory comes from a plain allocation, which the garbage collector frees as usual.
+ * leases may end in any order. A request larger than a slab gets a block of its own, a whole
+ * number of slabs long, reused by later requests of about the same size. Past `maxBytes`, free
+ * blocks of other sizes are dropped to make room, and when that is not enough memory comes from a
+ * plain allocation, which the garbage collector frees as usual.
  */
 export interface ArenaOptions {
-  /** Slabs held at most, in bytes. */
+  /** Slabs and blocks held at most, in bytes. */
   maxBytes: number;
   /** Size of one slab; default 8 MiB. */
   slabBytes?: number;
 }
 
 export interface ArenaUsage {
-  /** Bytes of slabs allocated (in use or free). */
+  /** Bytes of slabs and blocks allocated (in use or free). */
   slabBytes: number;
-  /** Bytes of slabs held by leases. */
+  /** Bytes of slabs and blocks held by leases. */
   leasedBytes: number;
   /** Bytes handed out as plain allocations because the arena was full or the request too large, since the start. */
   overflowBytes: number;
@@ -42,9 +44,10 @@ const ALIGNMENT = 8;
 
 export class SlabArena {
   readonly slabSize: number;
-  private readonly maxSlabs: number;
-  private readonly free: ArrayBuffer[] = [];
-  private slabs = 0;
+  private readonly maxBytes: number;
+  /** Free blocks by size: slabs, and the larger blocks of requests larger than a slab. */
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private totalBytes = 0;
   private leased = 0;
   private overflow = 0;
 
@@ -56,11 +59,11 @@ export class SlabArena {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) {
       throw new Error(`maxBytes must be a non-negative integer, got ${String(options.maxBytes)}`);
     }
-    this.maxSlabs = Math.floor(options.maxBytes / this.slabSize);
+    this.maxBytes = options.maxBytes;
   }
 
   usage(): ArenaUsage {
-    return { slabBytes: this.slabs * this.slabSize, leasedBytes: this.leased * this.slabSize, overflowBytes: this.overflow };
+    return { slabBytes: this.totalBytes, leasedBytes: this.leased, overflowBytes: this.overflow };
   }
 
   lease(): ArenaLease {
@@ -72,9 +75,14 @@ export class SlabArena {
       allocate: (bytes: number): Uint8Array<ArrayBuffer> => {
         if (released) throw new Error('allocate on a released arena lease');
         if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`cannot allocate ${String(bytes)} bytes`);
-        if (bytes > this.slabSize) return this.plain(bytes);
+        if (bytes > this.slabSize) {
+          const block = this.take(Math.ceil(bytes / this.slabSize) * this.slabSize);
+          if (!block) return this.plain(bytes);
+          held.push(block);
+          return new Uint8Array(block, 0, bytes);
+        }
         if (!current || used + bytes > this.slabSize) {
-          current = this.takeSlab();
+          current = this.take(this.slabSize);
           if (!current) return this.plain(bytes);
           held.push(current);
           used = 0;
@@ -87,16 +95,39 @@ export class SlabArena {
         if (released) return;
         released = true;
         current = null;
-        this.leased -= held.length;
-        this.free.push(...held.splice(0));
+        for (const block of held.splice(0)) this.giveBack(block);
       },
     };
   }
 
-  private takeSlab(): ArrayBuffer | null {
-    const slab = this.free.pop() ?? (this.slabs < this.maxSlabs ? (this.slabs++, new ArrayBuffer(this.slabSize)) : null);
-    if (slab) this.leased++;
-    return slab;
+  private take(size: number): ArrayBuffer | null {
+    let block = this.free.get(size)?.pop();
+    if (!block) {
+      this.dropFreeBlocksFor(size);
+      if (this.totalBytes + size > this.maxBytes) return null;
+      block = new ArrayBuffer(size);
+      this.totalBytes += size;
+    }
+    this.leased += size;
+    return block;
+  }
+
+  private giveBack(block: ArrayBuffer): void {
+    this.leased -= block.byteLength;
+    const sameSize = this.free.get(block.byteLength);
+    if (sameSize) sameSize.push(block);
+    else this.free.set(block.byteLength, [block]);
+  }
+
+  /** Drops free blocks (the garbage collector takes them) until `size` more fits under maxBytes. */
+  private dropFreeBlocksFor(size: number): void {
+    for (const [blockSize, blocks] of this.free) {
+      while (blocks.length > 0 && this.totalBytes + size > this.maxBytes) {
+        blocks.pop();
+        this.totalBytes -= blockSize;
+      }
+      if (this.totalBytes + size <= this.maxBytes) return;
+    }
   }
 
   private plain(bytes: number): Uint8Array<ArrayBuffer> {

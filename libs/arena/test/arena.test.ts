@@ -47,18 +47,33 @@ describe('SlabArena', () => {
     older.release();
   });
 
-  it('falls back to plain allocations past maxBytes and for requests larger than a slab', () => {
-    const arena = new SlabArena({ maxBytes: 32 * KiB, slabBytes: 16 * KiB });
-    const lease = arena.lease();
-    lease.allocate(16 * KiB);
-    lease.allocate(16 * KiB);
-    const overflow = lease.allocate(1 * KiB);
-    const large = lease.allocate(20 * KiB);
-    expect(overflow.byteLength).toBe(1 * KiB);
+  it('gives a request larger than a slab a block of whole slabs, reused for requests of about that size', () => {
+    const arena = new SlabArena({ maxBytes: 128 * KiB, slabBytes: 16 * KiB });
+    const first = arena.lease();
+    const large = first.allocate(20 * KiB);
     expect(large.byteLength).toBe(20 * KiB);
-    expect(large.byteOffset % 8).toBe(0);
-    expect(arena.usage()).toEqual({ slabBytes: 32 * KiB, leasedBytes: 32 * KiB, overflowBytes: 21 * KiB });
-    lease.release();
+    expect(large.buffer.byteLength).toBe(32 * KiB);
+    first.release();
+    const second = arena.lease();
+    expect(second.allocate(30 * KiB).buffer).toBe(large.buffer);
+    expect(arena.usage()).toEqual({ slabBytes: 32 * KiB, leasedBytes: 32 * KiB, overflowBytes: 0 });
+  });
+
+  it('drops free blocks of other sizes to make room, and past maxBytes falls back to plain allocations', () => {
+    const arena = new SlabArena({ maxBytes: 48 * KiB, slabBytes: 16 * KiB });
+    const first = arena.lease();
+    first.allocate(40 * KiB); // a 48 KiB block: the whole arena
+    first.release();
+    const second = arena.lease();
+    const slab = second.allocate(1 * KiB);
+    expect(slab.buffer.byteLength).toBe(16 * KiB); // the free 48 KiB block was dropped for it
+    second.allocate(16 * KiB);
+    second.allocate(16 * KiB);
+    const overflow = second.allocate(1 * KiB);
+    expect(overflow.byteLength).toBe(1 * KiB);
+    expect(overflow.byteOffset % 8).toBe(0);
+    expect(arena.usage()).toEqual({ slabBytes: 48 * KiB, leasedBytes: 48 * KiB, overflowBytes: 1 * KiB });
+    second.release();
     expect(arena.usage().leasedBytes).toBe(0);
   });
 

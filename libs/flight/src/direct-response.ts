@@ -15,6 +15,9 @@ import { drained } from './stream.js';
  * as expected, `open` returns null and DoGet takes grpc-js's own path.
  */
 export class DirectFlightDataWriter {
+  private pendingWrites = 0;
+  private onIdle: Array<() => void> = [];
+
   private constructor(private readonly stream: Writable) {}
 
   static open(call: ServerWritableStream<unknown, unknown>): DirectFlightDataWriter | null {
@@ -34,13 +37,27 @@ export class DirectFlightDataWriter {
     let room = true;
     stream.cork();
     // A failed write also destroys the stream, which `writable` reports; grpc-js answers the call.
-    for (const part of grpcFlightDataParts(message)) room = stream.write(part, ignoreError);
+    for (const part of grpcFlightDataParts(message)) {
+      this.pendingWrites++;
+      room = stream.write(part, this.written);
+    }
     stream.uncork();
     if (!room) return drained(stream, signal);
   }
-}
 
-const ignoreError = (): void => undefined;
+  /** Resolves once every write so far has completed or failed: none holds a view of its data any more. */
+  settled(): Promise<void> {
+    if (this.pendingWrites === 0) return Promise.resolve();
+    return new Promise((resolve) => this.onIdle.push(resolve));
+  }
+
+  private readonly written = (): void => {
+    if (--this.pendingWrites > 0) return;
+    const waiting = this.onIdle;
+    this.onIdle = [];
+    for (const resolve of waiting) resolve();
+  };
+}
 
 /** The ServerHttp2Stream under grpc-js's call objects (ServerWritableStreamImpl → interceptors → base call). */
 function http2StreamOf(call: ServerWritableStream<unknown, unknown>): Writable | null {

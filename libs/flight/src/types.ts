@@ -28,6 +28,11 @@ export interface FlightInfo {
 export interface DoGetResult {
   schema: Schema;
   batches: AsyncIterable<RecordBatch> | Iterable<RecordBatch>;
+  /**
+   * Called once when the call is over, however it ended, and no write still points into the
+   * batches' memory (HTTP/2 writes keep views of it until the socket has taken the bytes).
+   */
+  onDone?: () => void;
 }
 
 export interface CallContext {

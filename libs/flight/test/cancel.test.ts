@@ -6,6 +6,8 @@ import { fixtureBatch, fixtureSchema } from './fixture.js';
 describe('client cancellation', () => {
   const batch = fixtureBatch(0, 0, 5_000);
   const errors: unknown[] = [];
+  /** Tickets whose calls reported onDone. */
+  const done: string[] = [];
   let ended: Promise<{ produced: number; aborted: boolean }>;
   let markEnded: (value: { produced: number; aborted: boolean }) => void;
   let server: FlightServer;
@@ -18,9 +20,12 @@ describe('client cancellation', () => {
   beforeAll(async () => {
     server = new FlightServer(
       {
-        async doGet(_ticket, ctx) {
+        async doGet(ticket, ctx) {
+          const onDone = () => done.push(ticket.toString());
+          if (ticket.toString() === 'finite') return { schema: fixtureSchema, batches: [batch, batch, batch], onDone };
           return {
             schema: fixtureSchema,
+            onDone,
             // An endless stream: only cancellation ends it.
             batches: (async function* () {
               let produced = 0;
@@ -64,6 +69,20 @@ describe('client cancellation', () => {
     expect(end.aborted).toBe(true);
     expect(received).toBeGreaterThanOrEqual(3);
     expect(errors).toEqual([]);
+  });
+
+  it('calls onDone once per call, after a complete stream and after a cancelled one', async () => {
+    done.length = 0;
+    const table = await client.doGetTable('finite');
+    expect(table.numRows).toBe(15_000);
+    await sleep(50);
+    expect(done).toEqual(['finite']);
+    expectEnd();
+    const { batches } = await client.doGet('endless');
+    for await (const _ of batches) break;
+    await ended;
+    for (let waited = 0; done.length < 2 && waited < 2000; waited += 10) await sleep(10);
+    expect(done).toEqual(['finite', 'endless']);
   });
 
   it('leaving the loop early cancels the call too', async () => {

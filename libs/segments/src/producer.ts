@@ -1,4 +1,5 @@
 import type { Bus } from '@chainlake/bus';
+import { SlabArena } from '@chainlake/arena';
 import { FlightServer } from '@chainlake/flight';
 import { env } from '@chainlake/service';
 import { Spool } from '@chainlake/spool';
@@ -37,6 +38,8 @@ export async function startProducer(host: ProducerHost, bus: Bus, stream: string
     dir: config.CHAINLAKE_SPOOL_DIR,
     memoryBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB,
     maxBytes: config.CHAINLAKE_SPOOL_MAX_MB * MB,
+    // 1 MiB slabs: a segment's small datasets share one; a column larger than that gets a block of its own.
+    arena: new SlabArena({ maxBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB, slabBytes: MB }),
   });
   host.onShutdown(() => spool.close());
 

@@ -22,7 +22,8 @@ export function spoolFlightHandlers(spool: Spool, service: string, onRejected: (
     async doGet(ticket) {
       try {
         const stored = get(ticket);
-        return { schema: stored.schema, batches: stored.batches() };
+        // Held until the call's last write has completed: the spool reuses the segment's memory after that.
+        return { schema: stored.schema, batches: stored.batches(), onDone: stored.done };
       } catch (err) {
         if (err instanceof FlightError) onRejected(err);
         throw err;

@@ -1,2 +1,2 @@
 export { Spool, SpoolClosedError, tableBytes } from './spool.js';
-export type { SpoolOptions, SpoolUsage, SpooledDataset } from './spool.js';
+export type { Releasable, SpoolOptions, SpoolUsage, SpooledDataset } from './spool.js';

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ArenaLease, SlabArena } from '@chainlake/arena';
 import { RecordBatchReader, tableToIPC, type RecordBatch, type Schema, type Table } from 'apache-arrow';
+import { copyTable } from './copy.js';
 
 export interface SpoolOptions {
   /** Folder for segments that do not fit in memory; emptied on open. */
@@ -10,11 +12,20 @@ export interface SpoolOptions {
   memoryBytes: number;
   /** Memory plus disk: a put that would go past it waits (backpressure). */
   maxBytes: number;
+  /**
+   * Reused memory for the memory tier: a segment put there is copied into it, so that segments
+   * waiting for their consumers do not drive V8's external-memory collections (libs/arena).
+   */
+  arena?: SlabArena;
 }
+
+/** Memory a caller's tables live in, given back once the spool no longer reads them. */
+export interface Releasable { release(): void }
 
 export interface SpoolUsage { segments: number; memoryBytes: number; diskBytes: number }
 
-export interface SpooledDataset { schema: Schema; rows: number; bytes: number; batches(): AsyncIterable<RecordBatch> }
+/** A dataset held for one reader: `done` ends the hold, which keeps the segment's memory valid until then. */
+export interface SpooledDataset { schema: Schema; rows: number; bytes: number; batches(): AsyncIterable<RecordBatch>; done(): void }
 
 interface Entry {
   key: string;
@@ -24,6 +35,10 @@ interface Entry {
   announcedSeq?: number;
   /** Unannounced entries (re-produced on request) are released after this time. */
   expiresAt?: number;
+  /** What the in-memory tables live in, given back once the entry is released and no reader holds it. */
+  memory?: Releasable;
+  readers: number;
+  released: boolean;
 }
 
 export class SpoolClosedError extends Error {
@@ -74,37 +89,60 @@ export class Spool {
   async put(
     key: string,
     tables: Record<string, Table>,
-    options: { urgent?: boolean; ttlMs?: number; signal?: AbortSignal; spill?: boolean } = {},
+    options: { urgent?: boolean; ttlMs?: number; signal?: AbortSignal; spill?: boolean; memory?: Releasable } = {},
   ): Promise<void> {
-    const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
-    if (!options.urgent) await this.waitForRoom(bytes, options.spill ?? true, options.signal);
-    if (this.closed) throw new SpoolClosedError();
-    await this.release(key);
-    const entry: Entry = { key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined };
-    const toDisk = this.memoryBytes + bytes > this.options.memoryBytes;
-    for (const [name, table] of Object.entries(tables)) {
-      const meta = { schema: table.schema, rows: table.numRows, bytes: tableBytes(table) };
-      if (toDisk) {
-        const file = join(this.options.dir, `${safeName(key)}.${safeName(name)}.arrows`);
-        await writeFile(file, tableToIPC(table, 'stream'));
-        entry.datasets.set(name, { ...meta, file });
-      } else {
-        entry.datasets.set(name, { ...meta, table });
+    let copyInto: ArenaLease | undefined;
+    try {
+      const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
+      if (!options.urgent) await this.waitForRoom(bytes, options.spill ?? true, options.signal);
+      if (this.closed) throw new SpoolClosedError();
+      await this.release(key);
+      const entry: Entry = {
+        key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined, readers: 0, released: false,
+      };
+      const toDisk = this.memoryBytes + bytes > this.options.memoryBytes;
+      copyInto = toDisk ? undefined : this.options.arena?.lease();
+      for (const [name, table] of Object.entries(tables)) {
+        const meta = { schema: table.schema, rows: table.numRows, bytes: tableBytes(table) };
+        if (toDisk) {
+          const file = join(this.options.dir, `${safeName(key)}.${safeName(name)}.arrows`);
+          await writeFile(file, tableToIPC(table, 'stream'));
+          entry.datasets.set(name, { ...meta, file });
+        } else {
+          entry.datasets.set(name, { ...meta, table: copyInto ? copyTable(table, copyInto.allocate) : table });
+        }
       }
+      // Written to disk or copied, the caller's tables are no longer read: their memory goes back now.
+      if (toDisk || copyInto) options.memory?.release();
+      entry.memory = copyInto ?? (toDisk ? undefined : options.memory);
+      if (toDisk) this.diskBytes += bytes;
+      else this.memoryBytes += bytes;
+      this.entries.set(key, entry);
+    } catch (err) {
+      copyInto?.release();
+      options.memory?.release();
+      throw err;
     }
-    if (toDisk) this.diskBytes += bytes;
-    else this.memoryBytes += bytes;
-    this.entries.set(key, entry);
   }
 
+  /** Holds the dataset for one reader until its `done()`; the segment's memory stays valid while held. */
   get(key: string, dataset: string): SpooledDataset | undefined {
-    const stored = this.entries.get(key)?.datasets.get(dataset);
-    if (!stored) return undefined;
+    const entry = this.entries.get(key);
+    const stored = entry?.datasets.get(dataset);
+    if (!entry || !stored) return undefined;
     const { table, file, schema, rows, bytes } = stored;
     const batches = table
       ? async function* () { yield* table.batches; }
       : async function* () { yield* await RecordBatchReader.from(createReadStream(file!)); };
-    return { schema, rows, bytes, batches };
+    entry.readers++;
+    let held = true;
+    const done = (): void => {
+      if (!held) return;
+      held = false;
+      entry.readers--;
+      if (entry.released && entry.readers === 0) entry.memory?.release();
+    };
+    return { schema, rows, bytes, batches, done };
   }
 
   datasets(key: string): string[] {
@@ -134,6 +172,8 @@ export class Spool {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
+    entry.released = true;
+    if (entry.readers === 0) entry.memory?.release();
     const onDisk = [...entry.datasets.values()].some((d) => d.file);
     if (onDisk) this.diskBytes -= entry.bytes;
     else this.memoryBytes -= entry.bytes;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tableFromArrays, type Table } from 'apache-arrow';
+import { Dictionary, Int32, tableFromArrays, Utf8, vectorFromArray, Table } from 'apache-arrow';
+import { SlabArena } from '@chainlake/arena';
 import { tempDir } from '@chainlake/testkit';
 import { Spool } from '../src/index.js';
 
@@ -96,6 +97,51 @@ describe('Spool', () => {
     expect(spool.usage().segments).toBe(2);
     expect(await spool.releaseDone(-1, Date.now() + 2000)).toBe(1);
     expect(spool.has('s2')).toBe(false);
+    await spool.close();
+    await dir.remove();
+  });
+
+  it('copies segments into its arena, gives the caller\'s memory back at once, and its own only after the last reader', async () => {
+    const dir = await tempDir('spool');
+    const arena = new SlabArena({ maxBytes: 1 << 20, slabBytes: 64 * 1024 });
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: 1 << 20, maxBytes: 1 << 22, arena });
+    const statuses = vectorFromArray(['ok', null, 'failed', 'ok'], new Dictionary(new Utf8(), new Int32()));
+    const source = new Table({
+      block_number: vectorFromArray([10n, 11n, 12n, 13n]),
+      memo: vectorFromArray(['a', null, 'ccc', '']),
+      status: statuses,
+    }).slice(1);
+    const expected = source.toArray().map((row) => row.toJSON());
+    let callerReleased = 0;
+    await spool.put('k', { t: source }, { memory: { release: () => callerReleased++ } });
+    expect(callerReleased).toBe(1);
+    expect(arena.usage().leasedBytes).toBe(64 * 1024);
+
+    const reader = spool.get('k', 't')!;
+    const rows: unknown[] = [];
+    for await (const batch of reader.batches()) {
+      expect(batch.getChild('memo')!.data[0].values.buffer.byteLength).toBe(64 * 1024);
+      rows.push(...batch.toArray().map((row) => row.toJSON()));
+    }
+    expect(rows).toEqual(expected);
+    await spool.release('k');
+    expect(arena.usage().leasedBytes).toBe(64 * 1024); // still held by the reader
+    reader.done();
+    reader.done();
+    expect(arena.usage().leasedBytes).toBe(0);
+    await spool.close();
+    await dir.remove();
+  });
+
+  it('without an arena keeps the caller\'s memory until the segment is released; spilled to disk, gives it back at once', async () => {
+    const dir = await tempDir('spool');
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: 10_000, maxBytes: 10_000_000 });
+    const released: string[] = [];
+    await spool.put('small', { t: table(10) }, { memory: { release: () => released.push('small') } });
+    await spool.put('large', { t: table(5000) }, { memory: { release: () => released.push('large') } });
+    expect(released).toEqual(['large']);
+    await spool.release('small');
+    expect(released).toEqual(['large', 'small']);
     await spool.close();
     await dir.remove();
   });
