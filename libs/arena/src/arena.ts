@@ -43,7 +43,7 @@ const MiB = 1024 * 1024;
 const ALIGNMENT = 8;
 
 export class SlabArena {
-  readonly slabSize: number;
+  private readonly slabSize: number;
   private readonly maxBytes: number;
   /** Free blocks by size: slabs, and the larger blocks of requests larger than a slab. */
   private readonly free = new Map<number, ArrayBuffer[]>();

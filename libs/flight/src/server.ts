@@ -244,22 +244,20 @@ export class FlightServer {
       DoGet: this.streaming<ServerWritableStream<{ ticket: Buffer }, unknown>>('DoGet', async (call, ctx) => {
         if (!h.doGet) throw this.missing('DoGet');
         const { schema, batches, onDone } = await h.doGet(call.request.ticket, ctx);
-        let direct: DirectFlightDataWriter | null = null;
+        const direct = DirectFlightDataWriter.open(call);
         try {
           const encoder = new FlightDataEncoder(schema, limits);
-          direct = DirectFlightDataWriter.open(call);
-          const writer = direct;
-          const send = (message: OutgoingFlightData) => (writer ? writer.write(message, ctx.signal) : writeMessage(call, message, ctx.signal));
+          const send = (message: OutgoingFlightData) => (direct ? direct.write(message, ctx.signal) : writeMessage(call, message, ctx.signal));
           await send(encoder.start());
           for await (const batch of batches) {
             for (const message of encoder.encode(batch)) {
-              if (ctx.signal.aborted || (writer && !writer.writable)) return;
+              if (ctx.signal.aborted || (direct && !direct.writable)) return;
               await send(message);
             }
           }
         } finally {
           // grpc-js's own path copies each message into its frame as it is written.
-          if (onDone) void (direct ? direct.settled() : Promise.resolve()).then(onDone);
+          if (onDone) void Promise.resolve(direct?.settled()).then(onDone);
         }
       }),
 

@@ -112,9 +112,10 @@ export class Spool {
           entry.datasets.set(name, { ...meta, table: copyInto ? copyTable(table, copyInto.allocate) : table });
         }
       }
-      // Written to disk or copied, the caller's tables are no longer read: their memory goes back now.
-      if (toDisk || copyInto) options.memory?.release();
-      entry.memory = copyInto ?? (toDisk ? undefined : options.memory);
+      // Unless the entry keeps the caller's tables themselves, their memory goes back now.
+      const keepsCallerTables = !toDisk && !copyInto;
+      if (!keepsCallerTables) options.memory?.release();
+      entry.memory = copyInto ?? (keepsCallerTables ? options.memory : undefined);
       if (toDisk) this.diskBytes += bytes;
       else this.memoryBytes += bytes;
       this.entries.set(key, entry);
