@@ -58,7 +58,11 @@ export async function startArchiver(ctx: ServiceContext<ArchiverConfig>): Promis
 
   const warehouse = new LocalWarehouse(config.CHAINLAKE_WAREHOUSE);
   const manifests = new ManifestStore(warehouse);
-  const parquet = { compression: config.CHAINLAKE_PARQUET_COMPRESSION, rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS };
+  const parquet = {
+    compression: config.CHAINLAKE_PARQUET_COMPRESSION,
+    rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS,
+    minSavingPercent: config.CHAINLAKE_PARQUET_MIN_SAVING_PCT,
+  };
   const catalog = config.CHAINLAKE_CATALOG_URL !== 'none'
     ? new RestCatalogClient({ uri: config.CHAINLAKE_CATALOG_URL, token: config.CHAINLAKE_AUTH_TOKEN || undefined })
     : undefined;

@@ -7,6 +7,8 @@ export const archiverConfigShape = {
   CHAINLAKE_WAREHOUSE: env.string('./data/warehouse'),
   CHAINLAKE_PARTITION: env.string('block_range:10000'),
   CHAINLAKE_PARQUET_COMPRESSION: env.enumOf(['snappy', 'zstd', 'gzip', 'lz4', 'none'] as const, 'snappy'),
+  /** Columns the codec shrinks by less than this share (%) on a sample of a file's first rows are stored uncompressed; 0: all compressed. */
+  CHAINLAKE_PARQUET_MIN_SAVING_PCT: env.int(20, { min: 0, max: 100 }),
   CHAINLAKE_PARQUET_ROW_GROUP_ROWS: env.int(122_880, { min: 1 }),
   CHAINLAKE_PARQUET_ROWS_PER_FILE: env.int(1_000_000, { min: 1 }),
   CHAINLAKE_ARCHIVER_FLUSH_ROWS: env.int(250_000, { min: 1 }),

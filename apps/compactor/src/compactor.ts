@@ -46,7 +46,11 @@ export async function startCompactor(ctx: ServiceContext<CompactorConfig>): Prom
   const warehouse = new LocalWarehouse(config.CHAINLAKE_WAREHOUSE);
   const manifests = new ManifestStore(warehouse);
   const tables = new Map(datasets.map((def) => [def.name, new LakeTable(catalog, warehouse, manifests, chain, def)]));
-  const parquet = { compression: config.CHAINLAKE_PARQUET_COMPRESSION, rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS };
+  const parquet = {
+    compression: config.CHAINLAKE_PARQUET_COMPRESSION,
+    rowGroupRows: config.CHAINLAKE_PARQUET_ROW_GROUP_ROWS,
+    minSavingPercent: config.CHAINLAKE_PARQUET_MIN_SAVING_PCT,
+  };
   const finalized = new FinalizedHeight();
   const compacted = new CompactedHeights(await checkpoints(bus), chain);
 

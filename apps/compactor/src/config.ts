@@ -24,6 +24,8 @@ export const compactorConfigShape = {
     }
   }),
   CHAINLAKE_PARQUET_COMPRESSION: env.enumOf(['snappy', 'zstd', 'gzip', 'lz4', 'none'] as const, 'snappy'),
+  /** Columns the codec shrinks by less than this share (%) on a sample of a file's first rows are stored uncompressed; 0: all compressed. */
+  CHAINLAKE_PARQUET_MIN_SAVING_PCT: env.int(20, { min: 0, max: 100 }),
   /**
    * Smaller than the archiver's default: a Parquet writer holds a whole row group while it encodes it, and the
    * compactor writes the largest files; 65,536 rows keeps it under 512 MB while compacting a 5M-row partition.

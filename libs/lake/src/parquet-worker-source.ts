@@ -5,7 +5,8 @@
  * It needs nothing but Node built-ins and parquet-wasm, whose resolved path it receives.
  *
  * Protocol (one worker serves several writes at once, keyed by id):
- *   → {op:'open', id, path, schemaIpc, options:{compression, rowGroupRows, plainColumns}}
+ *   → {op:'open', id, path, schemaIpc, sampleIpc?, options:{compression, rowGroupRows, minSavingPercent, plainColumns}}
+ *     sampleIpc: the file's first rows, written first to find the columns compression does not pay for
  *   → {op:'batch', id, ipc}   an Arrow IPC stream of one or more record batches; acked once the writer took them
  *   → {op:'end', id} | {op:'abort', id}
  *   ← {op:'ack', id} | {op:'done', id, rows, bytes, sha256} | {op:'error', id, message}
@@ -20,15 +21,34 @@ const parquet = require(workerData.parquetWasmPath);
 
 const writes = new Map();
 
-function writerProperties(options) {
+function writerProperties(options, uncompressedColumns, dictionary = true) {
   let builder = new parquet.WriterPropertiesBuilder()
     .setCompression(options.compression)
     .setMaxRowGroupSize(options.rowGroupRows)
     .setStatisticsEnabled(parquet.EnabledStatistics.Chunk)
-    .setDictionaryEnabled(true)
+    .setDictionaryEnabled(dictionary)
     .setCreatedBy('chainlake');
   for (const column of options.plainColumns) builder = builder.setColumnDictionaryEnabled(column, false);
+  for (const column of uncompressedColumns) builder = builder.setColumnCompression(column, parquet.Compression.UNCOMPRESSED);
   return builder.build();
+}
+
+// Top-level columns whose values the codec shrinks by less than minSavingPercent in the sample
+// (nested ones cannot be named to the writer and stay compressed). The sample is written without
+// dictionaries: in a whole file a column of many distinct values outgrows its dictionary and is
+// written plain, and a sample too small for that would hide what plain pages compress to.
+async function uncompressedColumns(write) {
+  if (!write.sampleIpc) return [];
+  const bytes = parquet.writeParquet(parquet.Table.fromIPCStream(write.sampleIpc), writerProperties(write.options, [], false));
+  const file = await parquet.ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    const keep = 1 - write.options.minSavingPercent / 100;
+    return file.metadata().rowGroup(0).columns()
+      .filter((column) => column.columnPath().length === 1 && column.compressedSize() > keep * column.uncompressedSize())
+      .map((column) => column.columnPath()[0]);
+  } finally {
+    file.free();
+  }
 }
 
 function message(error) {
@@ -79,15 +99,16 @@ async function run(write) {
   let file;
   try {
     await fs.mkdir(path.dirname(write.path), { recursive: true });
+    const properties = writerProperties(write.options, await uncompressedColumns(write));
     file = await fs.open(write.path, 'w');
     const batches = wasmBatches(write);
     const first = await batches.next();
     let output;
     if (first.done) {
       // No rows: transformParquetStream takes its schema from the first batch, so write the empty table in one go.
-      output = [parquet.writeParquet(parquet.Table.fromIPCStream(write.schemaIpc), writerProperties(write.options))];
+      output = [parquet.writeParquet(parquet.Table.fromIPCStream(write.schemaIpc), properties)];
     } else {
-      output = await parquet.transformParquetStream(ReadableStream.from(prepend(first.value, batches)), writerProperties(write.options));
+      output = await parquet.transformParquetStream(ReadableStream.from(prepend(first.value, batches)), properties);
     }
     for await (const chunk of output) {
       hash.update(chunk);
@@ -110,7 +131,7 @@ async function run(write) {
 
 parentPort.on('message', (msg) => {
   if (msg.op === 'open') {
-    const write = { id: msg.id, path: msg.path, schemaIpc: msg.schemaIpc, options: msg.options, inbox: new Inbox(), rows: 0 };
+    const write = { id: msg.id, path: msg.path, schemaIpc: msg.schemaIpc, sampleIpc: msg.sampleIpc, options: msg.options, inbox: new Inbox(), rows: 0 };
     writes.set(msg.id, write);
     run(write);
     return;

@@ -14,6 +14,12 @@ export interface ParquetWriteOptions {
   compression?: ParquetCompression;
   /** Rows per row group, default 122_880. */
   rowGroupRows?: number;
+  /**
+   * A column is compressed only where the codec saves at least this many percent of its bytes on
+   * a sample of the file's first rows; the others are stored uncompressed. Default 20; 0
+   * compresses every column.
+   */
+  minSavingPercent?: number;
 }
 
 export interface WrittenFile {
@@ -24,6 +30,7 @@ export interface WrittenFile {
 }
 
 export const DEFAULT_ROW_GROUP_ROWS = 122_880;
+export const DEFAULT_MIN_SAVING_PERCENT = 20;
 
 const CODECS: Record<ParquetCompression, parquet.Compression> = {
   snappy: parquet.Compression.SNAPPY,
@@ -41,9 +48,17 @@ const IPC_ROWS = 16_384;
 interface WorkerOptions {
   compression: parquet.Compression;
   rowGroupRows: number;
+  minSavingPercent: number;
 }
 
 const DICTIONARY_SAMPLE_ROWS = 4_096;
+/**
+ * Rows the worker writes with the file's settings to see what the codec saves per column. Hex
+ * hashes and random calldata save 6–9% with snappy, yet compressing them was ~half the codec's
+ * time; topics, amounts and gas save 25–45%.
+ */
+const COMPRESSION_SAMPLE_ROWS = 2_048;
+const MIN_SAMPLE_ROWS = 64;
 /** Above this share of distinct values (by size) in a sample, a column is written without dictionary encoding. */
 const DICTIONARY_MAX_DISTINCT_SHARE = 0.9;
 
@@ -57,7 +72,7 @@ const DICTIONARY_MAX_DISTINCT_SHARE = 0.9;
  */
 function highCardinalityColumns(batch: RecordBatch): string[] {
   const rows = Math.min(batch.numRows, DICTIONARY_SAMPLE_ROWS);
-  if (rows < 64) return [];
+  if (rows < MIN_SAMPLE_ROWS) return [];
   const plain: string[] = [];
   for (const [i, field] of batch.schema.fields.entries()) {
     if (DataType.isDictionary(field.type) || DataType.isBool(field.type)) continue;
@@ -109,7 +124,18 @@ function workerOptions(options: ParquetWriteOptions): WorkerOptions {
   if (!Number.isSafeInteger(rowGroupRows) || rowGroupRows < 1) {
     throw new Error(`rowGroupRows must be a positive integer, got ${String(rowGroupRows)}`);
   }
-  return { compression: CODECS[compression], rowGroupRows };
+  const minSavingPercent = options.minSavingPercent ?? DEFAULT_MIN_SAVING_PERCENT;
+  if (!Number.isFinite(minSavingPercent) || minSavingPercent < 0 || minSavingPercent > 100) {
+    throw new Error(`minSavingPercent must be between 0 and 100, got ${String(minSavingPercent)}`);
+  }
+  return { compression: CODECS[compression], rowGroupRows, minSavingPercent };
+}
+
+/** The first rows of a file, as IPC, for the worker to measure what compression saves; none when it would not be asked. */
+function compressionSample(settings: WorkerOptions, batch: RecordBatch): Uint8Array<ArrayBuffer> | undefined {
+  if (settings.minSavingPercent === 0 || settings.compression === parquet.Compression.UNCOMPRESSED) return undefined;
+  if (batch.numRows < MIN_SAMPLE_ROWS) return undefined;
+  return ipcBytes([batch.numRows > COMPRESSION_SAMPLE_ROWS ? batch.slice(0, COMPRESSION_SAMPLE_ROWS) : batch]);
 }
 
 function checkBatchSchema(path: string, schema: Schema, batch: RecordBatch): void {
@@ -253,8 +279,10 @@ export class ParquetWriterPool {
     // Opened on the first rows, whose values decide which columns get dictionary encoding.
     const open = (sample?: RecordBatch) => {
       const plainColumns = sample ? highCardinalityColumns(sample) : [];
+      const sampleIpc = sample ? compressionSample(settings, sample) : undefined;
       const schemaIpc = tableToIPC(new Table(schema), 'stream');
-      worker.post({ op: 'open', id, path: absolutePath, schemaIpc, options: { ...settings, plainColumns } });
+      const message = { op: 'open', id, path: absolutePath, schemaIpc, sampleIpc, options: { ...settings, plainColumns } };
+      worker.post(message, sampleIpc ? [sampleIpc.buffer] : []);
       opened = true;
     };
     // Batches go to the worker in groups of up to IPC_ROWS rows, one IPC stream each: the

@@ -201,6 +201,28 @@ describe('writeParquet and readParquet', () => {
     expect(await parquetRowCount(path)).toBe(20_000);
   });
 
+  it('stores the columns compression does not shrink uncompressed and the others with the codec, unless told to compress all', async () => {
+    const batches = [...transactionBatches({ rows: 20_000, batchRows: 3_000 })];
+    const codecs = async (path: string) =>
+      Object.fromEntries(
+        (await duckdbQuery(`SELECT path_in_schema AS name, compression FROM parquet_metadata('${path}') WHERE row_group_id = 0`)).map(
+          (c) => [String(c.name), String(c.compression)],
+        ),
+      );
+    const content = (path: string) => duckdbQuery(`SELECT count(*) AS n, sum(hash(transaction_hash || input || value)) AS h FROM read_parquet('${path}')`);
+    const adaptive = join(dir.path, 'adaptive.parquet');
+    await writeParquet(adaptive, transactionSchema, batches);
+    // Random 32-byte hashes save ~9% with snappy; calldata, amounts and block numbers far more.
+    expect(await codecs(adaptive)).toMatchObject({ transaction_hash: 'UNCOMPRESSED', input: 'SNAPPY', value: 'SNAPPY', block_number: 'SNAPPY' });
+    const compressed = join(dir.path, 'all-compressed.parquet');
+    await writeParquet(compressed, transactionSchema, batches, { minSavingPercent: 0 });
+    expect(new Set(Object.values(await codecs(compressed)))).toEqual(new Set(['SNAPPY']));
+    expect(await content(adaptive)).toEqual(await content(compressed));
+    const none = join(dir.path, 'uncompressed.parquet');
+    await writeParquet(none, transactionSchema, batches, { compression: 'none', minSavingPercent: 100 });
+    expect(new Set(Object.values(await codecs(none)))).toEqual(new Set(['UNCOMPRESSED']));
+  });
+
   it('reads selected columns only', async () => {
     const path = join(dir.path, 'columns.parquet');
     await writeParquet(path, schema, batchesFor(300, 300));
@@ -240,6 +262,9 @@ describe('writeParquet and readParquet', () => {
       /unknown Parquet compression 'brotli'/,
     );
     await expect(writeParquet(join(dir.path, 'x.parquet'), schema, [], { rowGroupRows: 0 })).rejects.toThrow(/rowGroupRows/);
+    await expect(writeParquet(join(dir.path, 'x.parquet'), schema, [], { minSavingPercent: 101 })).rejects.toThrow(
+      /minSavingPercent must be between 0 and 100, got 101/,
+    );
     const junk = join(dir.path, 'junk.parquet');
     await writeFile(junk, 'not parquet at all');
     await expect(parquetRowCount(junk)).rejects.toThrow(/cannot read Parquet file .*junk\.parquet/);
