@@ -3,9 +3,10 @@
 // socket message by message and read by a client that takes every chunk. A second reference
 // decodes that socket stream with Arrow's reader, as the Flight client does; a third, for
 // information, is grpc-js alone streaming the pre-encoded FlightData to a client that counts it.
-// The parent process is the client; it spawns itself with `serve` as the server, so each
-// side has its own event loop (and core). CPU time per side is reported too: on a shared
-// machine it is steadier than wall-clock time.
+// The client process spawns itself with `serve` as the server, so each side has its own event
+// loop (and core). Both run with the transformer's Node flags (tools/node-flags.json): it is a
+// Flight client and server in the mesh, as the source and the archiver are one of the two. CPU
+// time per side is reported too: on a shared machine it is steadier than wall-clock time.
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Dictionary, Field, Int32, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Utf8, Vector } from 'apache-arrow';
 import { Client, Server, ServerCredentials, credentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { nodeFlags } from '@chainlake/testkit';
 import { FlightClient, FlightServer } from '../src/index.js';
 import { FlightDataEncoder } from '../src/ipc.js';
 import { encodeFlightData } from '../src/proto.js';
@@ -20,7 +22,12 @@ import { DEFAULT_MAX_MESSAGE_BYTES, targetMessageBytes } from '../src/stream.js'
 
 const TARGET_BYTES = Number(process.env.BENCH_MB ?? 500) * 1024 * 1024;
 const ROWS_PER_BATCH = 65_536;
-const RUNS = 5;
+const RUNS = 7;
+/**
+ * Rounds run and discarded first: in a sequence of 40 DoGets the first ~8 (~4 s of streaming)
+ * ran 15-25% slower than the rest, as a service's would only after its start.
+ */
+const WARMUP_ROUNDS = 3;
 
 const schema = new Schema([
   new Field('block_number', new Int64(), false),
@@ -253,17 +260,17 @@ async function main(): Promise<void> {
   });
   const [ready] = (await once(child, 'message')) as [{ flightPort: number; barePort: number; flightBytes: number; rawPort: number; ipcBytes: number; rows: number }];
   const mb = ready.ipcBytes / 1e6;
-  console.log(`data: ${ready.rows} rows, ${mb.toFixed(1)} MB of Arrow IPC in ${Math.ceil(ready.rows / ROWS_PER_BATCH)} batches`);
+  console.log(`data: ${ready.rows} rows, ${mb.toFixed(1)} MB of Arrow IPC in ${Math.ceil(ready.rows / ROWS_PER_BATCH)} batches; node flags: ${process.execArgv.filter((f) => f.startsWith('--') && f !== '--import').join(' ')}`);
   try {
     const runs = { flight: [] as Run[], bare: [] as Run[], raw: [] as Run[], rawArrow: [] as Run[] };
     // The machine is shared and loopback speed swings by 2-3x between runs: runs alternate
     // the three kinds, and the median of each is reported with the range.
-    for (let run = 0; run < RUNS + 1; run++) {
+    for (let run = 0; run < WARMUP_ROUNDS + RUNS; run++) {
       const flight = await measure(child, () => flightDoGet(ready.flightPort, ready.rows));
       const bare = await measure(child, () => bareGrpcDoGet(ready.barePort, ready.flightBytes));
       const raw = await measure(child, () => rawBytes(ready.rawPort, ready.ipcBytes));
       const arrow = await measure(child, () => rawArrow(ready.rawPort, ready.rows));
-      if (run === 0) continue; // warm-up
+      if (run < WARMUP_ROUNDS) continue;
       runs.flight.push(flight);
       runs.bare.push(bare);
       runs.raw.push(raw);
@@ -292,4 +299,9 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'serve') await serve();
-else await main();
+else if (process.argv[2] === 'client') await main();
+else {
+  const client = spawn(process.execPath, [...nodeFlags('transformer'), ...process.execArgv, fileURLToPath(import.meta.url), 'client'], { stdio: 'inherit' });
+  const [code] = (await once(client, 'exit')) as [number | null];
+  process.exitCode = code ?? 1;
+}

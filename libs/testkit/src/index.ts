@@ -1,7 +1,7 @@
 export { uniquePrefix, testNatsUrl, testPgUrl } from './env.js';
 export { freePort } from './ports.js';
 export { tempDir } from './temp.js';
-export { spawnService, repoRoot } from './process.js';
+export { spawnService, nodeFlags, repoRoot } from './process.js';
 export { probeServiceShell } from './shell.js';
 export type { ShellProbe } from './shell.js';
 export type { ServiceProcess, LogLine } from './process.js';

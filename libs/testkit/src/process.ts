@@ -24,12 +24,16 @@ export interface ServiceProcess {
 /** Node flags per app when CHAINLAKE_NODE_FLAGS is not set, as tools/mesh.mjs and the Dockerfile use them (docs/architecture.md, "Garbage collection"). */
 const defaultNodeFlags = JSON.parse(readFileSync(join(repoRoot, 'tools', 'node-flags.json'), 'utf8')) as Record<string, string>;
 
+/** The Node flags an app runs with: CHAINLAKE_NODE_FLAGS when set, else its entry in tools/node-flags.json. */
+export function nodeFlags(app: string): string[] {
+  return (process.env.CHAINLAKE_NODE_FLAGS ?? defaultNodeFlags[app] ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** Runs one app from its TypeScript sources as a real process, the way the local mesh does. */
 export function spawnService(app: string, env: Record<string, string>, label = app): ServiceProcess {
   // CHAINLAKE_CPU_PROFILE_DIR=<dir> writes a V8 CPU profile of every spawned service on exit.
   const profile = process.env.CHAINLAKE_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CHAINLAKE_CPU_PROFILE_DIR}`] : [];
-  const nodeFlags = (process.env.CHAINLAKE_NODE_FLAGS ?? defaultNodeFlags[app] ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeFlags, ...profile, '--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...nodeFlags(app), ...profile, '--import', 'tsx', join(repoRoot, 'apps', app, 'src', 'main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
