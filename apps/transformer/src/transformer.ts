@@ -59,7 +59,9 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
     const key = segmentKey({ chain, from, to });
     const datasets = Object.fromEntries(Object.entries(typed).map(([name, t]) => [name, { rows: t.numRows, bytes: tableBytes(t) }]));
     // The spool gives the raw memory back once it no longer reads the typed tables, also when the put fails.
-    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000, memory } : { signal: ctx.signal, memory });
+    // Without spilling: a transformer ahead of its consumers waits for room instead of writing
+    // segments to disk and reading them back, as its input waits durably in the stream.
+    await spool.put(key, typed, urgent ? { urgent: true, ttlMs: 120_000, memory } : { signal: ctx.signal, spill: false, memory });
     return { key, datasets };
   };
 
@@ -76,6 +78,8 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
       log.warn({ err: err.message }, 'invalid raw segment message dead-lettered');
     },
     handler: async (msg, delivery) => {
+      // Waiting for spool room can outlast the ack wait; the segment stays this replica's while it lives.
+      const heartbeat = setInterval(() => delivery.working(), config.CHAINLAKE_ACK_WAIT_MS / 3);
       try {
         const { key, datasets } = await transform(msg.chain, msg.from, msg.to, msg, false);
         const { seq } = await publishDurable(bus, typedSubject, TypedSegmentMessage, {
@@ -97,6 +101,8 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
         failures.inc();
         log.warn({ segment, err: String(err) }, 'segment failed; handing it back for redelivery');
         delivery.nak(1000);
+      } finally {
+        clearInterval(heartbeat);
       }
     },
   });
