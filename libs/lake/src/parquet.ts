@@ -102,8 +102,12 @@ function distinctShare(data: Data, rows: number): number | null {
     if (data.nullCount > 0 && !data.getValid(row)) continue;
     const start = offsets ? offsets[row] : row * width;
     const end = offsets ? offsets[row + 1] : start + width;
+    // FNV-style over 32-bit words, then the last bytes: each step waits on the previous multiply,
+    // and one per byte had this sampling at ~9% of the archiver's main thread.
     let hash = 0x811c9dc5;
-    for (let p = start; p < end; p++) hash = Math.imul(hash ^ bytes[p], 0x01000193);
+    let p = start;
+    for (; p + 4 <= end; p += 4) hash = Math.imul(hash ^ (bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16) | (bytes[p + 3] << 24)), 0x01000193);
+    for (; p < end; p++) hash = Math.imul(hash ^ bytes[p], 0x01000193);
     hash = Math.imul(hash ^ (end - start), 0x01000193) >>> 0;
     const size = offsets ? end - start + 1 : 1;
     total += size;
