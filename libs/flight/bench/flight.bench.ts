@@ -5,7 +5,7 @@
 // information, is grpc-js alone streaming the pre-encoded FlightData to a client that counts it.
 // The client process spawns itself with `serve` as the server, so each side has its own event
 // loop (and core). Both run with the transformer's Node flags (tools/node-flags.json): it is a
-// Flight client and server in the mesh, as the source and the archiver are one of the two. CPU
+// Flight client and server in the mesh, where the source and the archiver are each one of the two. CPU
 // time per side is reported too: on a shared machine it is steadier than wall-clock time.
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
