@@ -7,9 +7,10 @@
  * Protocol (one worker serves several writes at once, keyed by id):
  *   → {op:'open', id, path, schemaIpc, sampleIpc?, options:{compression, rowGroupRows, minSavingPercent, plainColumns}}
  *     sampleIpc: the file's first rows, written first to find the columns compression does not pay for
- *   → {op:'batch', id, ipc}   an Arrow IPC stream of one or more record batches; acked once the writer took them
+ *   → {op:'batch', id, ipc}   an Arrow IPC stream of one or more record batches; acked once the writer took them,
+ *                              handing the buffer under ipc back for the next batch
  *   → {op:'end', id} | {op:'abort', id}
- *   ← {op:'ack', id} | {op:'done', id, rows, bytes, sha256} | {op:'error', id, message}
+ *   ← {op:'ack', id, buffer} | {op:'done', id, rows, bytes, sha256} | {op:'error', id, message}
  */
 export const parquetWorkerSource = String.raw`
 'use strict';
@@ -76,7 +77,7 @@ async function* wasmBatches(write) {
       const table = parquet.Table.fromIPCStream(item.ipc);
       const batches = table.recordBatches();
       table.free();
-      parentPort.postMessage({ op: 'ack', id: write.id });
+      parentPort.postMessage({ op: 'ack', id: write.id, buffer: item.ipc.buffer }, [item.ipc.buffer]);
       for (const batch of batches) {
         write.rows += batch.numRows;
         yield batch;

@@ -5,6 +5,7 @@ import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as parquet from 'parquet-wasm';
 import { DataType, RecordBatch, RecordBatchReader, Schema, Table, tableToIPC, util, type Data } from 'apache-arrow';
+import { ipcStreamInto, TransferBuffers } from './ipc-transfer.js';
 import { parquetWorkerSource } from './parquet-worker-source.js';
 
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'none';
@@ -166,7 +167,7 @@ function ipcBytes(batches: RecordBatch[]): Uint8Array<ArrayBuffer> {
 }
 
 type WorkerReply =
-  | { op: 'ack'; id: number }
+  | { op: 'ack'; id: number; buffer: ArrayBuffer }
   | { op: 'done'; id: number; rows: number; bytes: number; sha256: string }
   | { op: 'error'; id: number; message: string };
 
@@ -182,7 +183,10 @@ class PoolWorker {
   readonly jobs = new Map<number, Job>();
   private readonly worker: Worker;
 
-  constructor(onExit: (worker: PoolWorker) => void) {
+  constructor(
+    private readonly buffers: TransferBuffers,
+    onExit: (worker: PoolWorker) => void,
+  ) {
     this.worker = new Worker(parquetWorkerSource, {
       eval: true,
       workerData: { parquetWasmPath: createRequire(import.meta.url).resolve('parquet-wasm') },
@@ -237,6 +241,7 @@ class PoolWorker {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     if (reply.op === 'ack') {
+      this.buffers.give(reply.buffer);
       job.inFlight--;
       job.wakeSender?.();
     } else if (reply.op === 'done') {
@@ -258,6 +263,7 @@ class PoolWorker {
 export class ParquetWriterPool {
   readonly size: number;
   private readonly workers: PoolWorker[] = [];
+  private readonly buffers = new TransferBuffers();
   private nextId = 1;
   private closed = false;
 
@@ -299,7 +305,7 @@ export class ParquetWriterPool {
         job.wakeSender = undefined;
       }
       if (job.failure) return;
-      const ipc = ipcBytes(group);
+      const ipc = ipcStreamInto(group, this.buffers);
       group = [];
       groupRows = 0;
       job.inFlight++;
@@ -346,7 +352,7 @@ export class ParquetWriterPool {
     const idle = this.workers.find((worker) => worker.jobs.size === 0);
     if (idle) return idle;
     if (this.workers.length < this.size) {
-      const worker = new PoolWorker((gone) => {
+      const worker = new PoolWorker(this.buffers, (gone) => {
         const i = this.workers.indexOf(gone);
         if (i >= 0) this.workers.splice(i, 1);
       });
