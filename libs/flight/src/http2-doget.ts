@@ -1,21 +1,17 @@
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { FlightError, type FlightErrorCode } from './errors.js';
+import { H2_CANCEL, H2_REFUSED_STREAM, H2Connection, type H2Headers, type H2Stream, type H2StreamHandler } from './h2-connection.js';
 import type { WireFlightData } from './proto.js';
 import { MiB } from './stream.js';
 
-// DoGet runs on node:http2 directly rather than grpc-js, whose per-message overhead made the
-// client the bottleneck of bulk transfers. A message that arrives inside one DATA chunk is handed
-// on as a view of it; one that spans chunks is copied once, into a buffer of exactly its size.
-// Node servers (grpc-js included) send DATA frames of at most 16 KiB whatever the client's
-// SETTINGS_MAX_FRAME_SIZE, so a larger frame size setting gained nothing and is not asked for.
+// DoGet runs on a client HTTP/2 connection of our own (h2-connection.ts) rather than grpc-js or
+// node:http2, whose per-message and per-frame overheads made the client the bottleneck of bulk
+// transfers. Each message is copied once, from the socket's read buffer into memory of its own.
 
 const DOGET_PATH = '/arrow.flight.protocol.FlightService/DoGet';
 /** HTTP/2 receive windows: the server streams several messages ahead instead of waiting on window updates. */
 const STREAM_WINDOW = 32 * MiB;
-const SESSION_WINDOW = 64 * MiB;
-/** nghttp2 counts received, unconsumed data against this (MB); it must exceed the windows. */
-const MAX_SESSION_MEMORY_MB = 256;
+const CONNECTION_WINDOW = 64 * MiB;
 /** Decoded messages waiting for the reader before the stream is paused (flow control then holds the server back). */
 const QUEUE_BYTES = 8 * MiB;
 /** gRPC's message prefix: compressed flag and big-endian length. */
@@ -32,9 +28,8 @@ function codeForHttpStatus(httpStatus: number): FlightErrorCode {
   return 'UNKNOWN';
 }
 
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
+function headerValue(headers: H2Headers, name: string): string | undefined {
+  return headers[name];
 }
 
 function percentDecode(message: string): string {
@@ -46,7 +41,7 @@ function percentDecode(message: string): string {
 }
 
 /** The FlightError for a grpc-status header, or null for OK. */
-function statusError(headers: IncomingHttpHeaders): FlightError | null {
+function statusError(headers: H2Headers): FlightError | null {
   const code = Number(headerValue(headers, 'grpc-status'));
   if (code === status.OK) return null;
   const message = percentDecode(headerValue(headers, 'grpc-message') ?? '');
@@ -118,9 +113,10 @@ export type MessageAllocator = (bytes: number) => Uint8Array;
 
 /**
  * Splits a gRPC response body (1-byte compressed flag, 4-byte big-endian length, message) into
- * messages. A message spanning chunks is copied together with its prefix into fresh memory, as
- * grpc-js lays it out: the server pads data_header so that data_body is then 8-byte aligned and
- * Arrow uses it in place instead of copying it again to realign.
+ * messages. Chunks are the connection's read buffer, reused after each read: every message is
+ * copied, together with its prefix, into memory of its own, as grpc-js lays it out: the server
+ * pads data_header so that data_body is then 8-byte aligned and Arrow uses it in place instead of
+ * copying it again to realign.
  */
 export class GrpcMessageSplitter {
   private readonly prefix = Buffer.alloc(PREFIX_BYTES);
@@ -174,15 +170,14 @@ export class GrpcMessageSplitter {
       if (length > this.maxMessageBytes) {
         throw FlightError.resourceExhausted(`Received message larger than max (${length} vs. ${this.maxMessageBytes})`);
       }
-      if (chunk.byteLength - offset >= length) {
-        this.onMessage(chunk.subarray(offset, offset + length));
-        offset += length;
-      } else {
-        const memory = this.allocate(PREFIX_BYTES + length);
-        this.partial = Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
-        this.partial[0] = compressed;
-        this.partial.writeUInt32BE(length, 1);
-        this.partialFill = PREFIX_BYTES;
+      const memory = this.allocate(PREFIX_BYTES + length);
+      this.partial = Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
+      this.partial[0] = compressed;
+      this.partial.writeUInt32BE(length, 1);
+      this.partialFill = PREFIX_BYTES;
+      if (length === 0) {
+        this.partial = null;
+        this.onMessage(Buffer.from(memory.buffer, memory.byteOffset + PREFIX_BYTES, 0));
       }
     }
   }
@@ -193,17 +188,20 @@ export interface DoGetCall {
   cancel: () => void;
 }
 
-/** DoGet calls over one HTTP/2 session, opened on first use and reopened when the server goes away. */
+/** DoGet calls over one HTTP/2 connection, opened on first use and reopened when the server goes away. */
 export class Http2DoGet {
-  private session: ClientHttp2Session | null = null;
+  private connection: H2Connection | null = null;
   private activeCalls = 0;
   private closed = false;
+  private readonly origin: URL;
 
   constructor(
-    private readonly origin: string,
+    origin: string,
     private readonly headers: Record<string, string>,
     private readonly maxMessageBytes: number,
-  ) {}
+  ) {
+    this.origin = new URL(origin);
+  }
 
   call(ticket: Buffer, signal?: AbortSignal, allocate?: MessageAllocator): DoGetCall {
     const call = new DoGetStream(this.maxMessageBytes, signal, () => this.callEnded(), allocate);
@@ -215,137 +213,132 @@ export class Http2DoGet {
       call.fail(FlightError.unavailable('the Flight client is closed'));
       return call.handle();
     }
-    let stream: ClientHttp2Stream;
-    try {
-      stream = this.request();
-    } catch {
-      this.session = null; // the session went away between calls; one retry on a fresh one
-      try {
-        stream = this.request();
-      } catch (err) {
-        call.fail(FlightError.unavailable(`cannot open a DoGet stream: ${(err as Error).message}`));
-        return call.handle();
-      }
-    }
+    const connection = this.connection?.open ? this.connection : this.connect();
     this.activeCalls++;
-    this.session?.ref();
-    call.attach(stream, ticketRequest(ticket));
+    connection.ref();
+    try {
+      call.attach(connection.request(this.requestHeaders(), ticketRequest(ticket), call));
+    } catch (err) {
+      call.fail(FlightError.invalidArgument(`cannot send the DoGet request: ${(err as Error).message}`));
+    }
     return call.handle();
   }
 
   close(): void {
     this.closed = true;
-    this.session?.close();
-    this.session = null;
+    this.connection?.close();
+    this.connection = null;
   }
 
   private callEnded(): void {
     this.activeCalls--;
-    // An idle session must not keep the process alive, as grpc-js channels do not.
-    if (this.activeCalls === 0) this.session?.unref();
+    // An idle connection must not keep the process alive, as grpc-js channels do not.
+    if (this.activeCalls === 0) this.connection?.unref();
   }
 
-  private request(): ClientHttp2Stream {
-    const session = this.session && !this.session.closed && !this.session.destroyed ? this.session : this.openSession();
-    const headers: Record<string, string> = {
-      ':method': 'POST',
-      ':path': DOGET_PATH,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-accept-encoding': 'identity',
-    };
-    for (const [key, value] of Object.entries(this.headers)) headers[key.toLowerCase()] = value;
-    return session.request(headers);
+  private requestHeaders(): Array<[string, string]> {
+    const headers: Array<[string, string]> = [
+      [':method', 'POST'],
+      [':scheme', this.origin.protocol === 'https:' ? 'https' : 'http'],
+      [':path', DOGET_PATH],
+      [':authority', this.origin.host],
+      ['content-type', 'application/grpc'],
+      ['te', 'trailers'],
+      ['grpc-accept-encoding', 'identity'],
+    ];
+    for (const [key, value] of Object.entries(this.headers)) headers.push([key.toLowerCase(), value]);
+    return headers;
   }
 
-  private openSession(): ClientHttp2Session {
-    const session = connect(this.origin, {
-      settings: { initialWindowSize: STREAM_WINDOW },
-      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+  private connect(): H2Connection {
+    const connection: H2Connection = new H2Connection(this.origin, {
+      streamWindow: STREAM_WINDOW,
+      connectionWindow: CONNECTION_WINDOW,
+      onUnusable: () => {
+        if (this.connection === connection) this.connection = null;
+      },
     });
-    session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
-    const forget = (): void => {
-      if (this.session === session) this.session = null;
-    };
-    // Failures reach each call through its stream; the session only has to be replaced.
-    session.on('error', forget);
-    session.on('goaway', forget);
-    session.on('close', forget);
-    this.session = session;
-    return session;
+    connection.unref();
+    this.connection = connection;
+    return connection;
   }
 }
 
 const messageBytes = (data: WireFlightData): number => data.dataHeader.byteLength + data.dataBody.byteLength + data.appMetadata.byteLength;
 
 /** One DoGet response: messages queue up as they arrive, the stream pauses while the reader is behind. */
-class DoGetStream {
-  private stream: ClientHttp2Stream | null = null;
+class DoGetStream implements H2StreamHandler {
+  private stream: H2Stream | null = null;
   private readonly queue: WireFlightData[] = [];
   private queuedBytes = 0;
-  private paused = false;
   private finished = false;
   private failure: FlightError | null = null;
+  private responded = false;
   private trailerError: FlightError | null | undefined;
   private wake: (() => void) | null = null;
   private released = false;
+  private readonly splitter: GrpcMessageSplitter;
 
   constructor(
-    private readonly maxMessageBytes: number,
+    maxMessageBytes: number,
     private readonly signal: AbortSignal | undefined,
     private readonly onRelease: () => void,
-    private readonly allocate?: MessageAllocator,
-  ) {}
-
-  attach(stream: ClientHttp2Stream, body: Buffer): void {
-    this.stream = stream;
-    const splitter = new GrpcMessageSplitter(this.maxMessageBytes, (message) => {
+    allocate?: MessageAllocator,
+  ) {
+    this.splitter = new GrpcMessageSplitter(maxMessageBytes, (message) => {
       const data = decodeFlightDataMessage(message);
       this.queue.push(data);
       this.queuedBytes += messageBytes(data);
-      if (this.queuedBytes > QUEUE_BYTES && !this.paused) {
-        this.paused = true;
-        stream.pause();
-      }
+      if (this.queuedBytes > QUEUE_BYTES) this.stream?.pause();
       this.notify();
-    }, this.allocate);
-    stream.on('response', (headers) => {
-      const httpStatus = Number(headers[':status']);
-      if (httpStatus !== 200) {
-        this.fail(new FlightError(codeForHttpStatus(httpStatus), `the Flight server answered HTTP ${httpStatus}`));
-        return;
-      }
-      if (headerValue(headers, 'grpc-status') !== undefined) this.trailerError = statusError(headers); // trailers-only response
-      else if (!headerValue(headers, 'content-type')?.startsWith('application/grpc')) {
-        this.fail(new FlightError('UNKNOWN', `the Flight server answered with content-type ${headerValue(headers, 'content-type')}`));
-      }
-    });
-    stream.on('trailers', (trailers) => {
-      this.trailerError = statusError(trailers);
-    });
-    stream.on('data', (chunk: Buffer) => {
-      if (this.finished) return;
-      try {
-        splitter.push(chunk);
-      } catch (err) {
-        this.fail(FlightError.fromGrpc(err));
-      }
-    });
-    stream.on('end', () => {
-      if (this.trailerError === undefined) this.fail(FlightError.internal('the Flight server ended DoGet without a grpc-status'));
-      else if (this.trailerError) this.fail(this.trailerError);
-      else if (splitter.midMessage) this.fail(FlightError.internal('the DoGet response ended inside a message'));
-      else this.finish();
-    });
-    stream.on('error', (err: Error) => this.fail(FlightError.unavailable(`DoGet stream failed: ${err.message}`)));
-    stream.on('close', () => {
-      if (this.finished) return;
-      if (this.trailerError) this.fail(this.trailerError);
-      else if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) this.fail(FlightError.unavailable('the Flight server refused the DoGet stream'));
-      else if (stream.rstCode === constants.NGHTTP2_CANCEL) this.fail(FlightError.cancelled('the Flight server cancelled DoGet'));
-      else this.fail(FlightError.internal(`the DoGet stream closed without a status (HTTP/2 code ${stream.rstCode})`));
-    });
-    stream.end(body);
+    }, allocate);
+  }
+
+  attach(stream: H2Stream): void {
+    this.stream = stream;
+    if (this.finished) this.finish(); // failed while the request was being sent
+  }
+
+  headers(headers: H2Headers, endStream: boolean): void {
+    if (this.finished) return;
+    if (this.responded || endStream) {
+      // trailers, or a trailers-only response
+      if (!this.responded && Number(headers[':status']) !== 200) return this.failOnHttpStatus(headers);
+      this.trailerError = statusError(headers);
+      return;
+    }
+    this.responded = true;
+    if (Number(headers[':status']) !== 200) return this.failOnHttpStatus(headers);
+    if (!headerValue(headers, 'content-type')?.startsWith('application/grpc')) {
+      this.fail(new FlightError('UNKNOWN', `the Flight server answered with content-type ${headerValue(headers, 'content-type')}`));
+    }
+  }
+
+  data(bytes: Buffer): void {
+    if (this.finished) return;
+    try {
+      this.splitter.push(bytes);
+    } catch (err) {
+      this.fail(FlightError.fromGrpc(err));
+    }
+  }
+
+  end(): void {
+    if (this.trailerError === undefined) this.fail(FlightError.internal('the Flight server ended DoGet without a grpc-status'));
+    else if (this.trailerError) this.fail(this.trailerError);
+    else if (this.splitter.midMessage) this.fail(FlightError.internal('the DoGet response ended inside a message'));
+    else this.finish();
+  }
+
+  reset(code: number): void {
+    if (this.trailerError) this.fail(this.trailerError);
+    else if (code === H2_REFUSED_STREAM) this.fail(FlightError.unavailable('the Flight server refused the DoGet stream'));
+    else if (code === H2_CANCEL) this.fail(FlightError.cancelled('the Flight server cancelled DoGet'));
+    else this.fail(FlightError.internal(`the DoGet stream closed without a status (HTTP/2 code ${code})`));
+  }
+
+  error(error: Error): void {
+    this.fail(FlightError.unavailable(`DoGet stream failed: ${error.message}`));
   }
 
   fail(error: FlightError): void {
@@ -358,6 +351,11 @@ class DoGetStream {
     return { messages: this.messages(), cancel: () => this.cancel() };
   }
 
+  private failOnHttpStatus(headers: H2Headers): void {
+    const httpStatus = Number(headers[':status']);
+    this.fail(new FlightError(codeForHttpStatus(httpStatus), `the Flight server answered HTTP ${httpStatus}`));
+  }
+
   private cancel(): void {
     this.queue.length = 0;
     this.fail(FlightError.cancelled('DoGet was cancelled by the caller'));
@@ -366,13 +364,10 @@ class DoGetStream {
   private finish(): void {
     this.finished = true;
     const stream = this.stream;
-    if (stream && !stream.closed) {
-      if (this.failure && !stream.readableEnded) stream.close(constants.NGHTTP2_CANCEL);
-      else if (this.paused) stream.resume();
-    }
-    if (!this.released) {
+    if (stream && !stream.closed && this.failure) stream.cancel();
+    if (!this.released && stream) {
       this.released = true;
-      if (stream) this.onRelease();
+      this.onRelease();
     }
     this.notify();
   }
@@ -391,10 +386,7 @@ class DoGetStream {
         const next = this.queue.shift();
         if (next) {
           this.queuedBytes -= messageBytes(next);
-          if (this.paused && this.queuedBytes <= QUEUE_BYTES / 2) {
-            this.paused = false;
-            this.stream?.resume();
-          }
+          if (this.queuedBytes <= QUEUE_BYTES / 2) this.stream?.resume();
           yield next;
           continue;
         }

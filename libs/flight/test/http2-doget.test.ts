@@ -219,7 +219,7 @@ describe('DoGet when nobody listens', () => {
 });
 
 describe('gRPC message splitting and FlightData decoding', () => {
-  it('gives messages inside one chunk as views and copies only those spanning chunks', () => {
+  it('copies every message out of the chunks (a read buffer the connection reuses), into allocated memory when given', () => {
     const first = Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]);
     const second = Buffer.concat([Buffer.from([0, 0, 0, 0, 10]), Buffer.alloc(10, 7)]);
     const messages: Buffer[] = [];
@@ -232,16 +232,27 @@ describe('gRPC message splitting and FlightData decoding', () => {
     splitter.push(stream.subarray(14));
     expect(splitter.midMessage).toBe(false);
     expect(messages).toEqual([Buffer.from([1, 2, 3]), Buffer.alloc(10, 7)]);
-    expect(messages[0].buffer).toBe(stream.buffer);
+    expect(messages[0].buffer).not.toBe(stream.buffer);
     expect(messages[1].buffer).not.toBe(stream.buffer);
+
+    const empty: Buffer[] = [];
+    new GrpcMessageSplitter(1024, (message) => empty.push(message)).push(Buffer.from([0, 0, 0, 0, 0]));
+    expect(empty).toEqual([Buffer.alloc(0)]);
 
     const memory = new Uint8Array(64);
     const allocated: Buffer[] = [];
-    const pooled = new GrpcMessageSplitter(1024, (message) => allocated.push(message), (bytes) => memory.subarray(8, 8 + bytes));
+    let next = 8;
+    const bump = (bytes: number): Uint8Array => {
+      const view = memory.subarray(next, next + bytes);
+      next += Math.ceil(bytes / 8) * 8;
+      return view;
+    };
+    const pooled = new GrpcMessageSplitter(1024, (message) => allocated.push(message), bump);
     for (const [start, end] of [[0, 10], [10, 14], [14, stream.byteLength]]) pooled.push(stream.subarray(start, end));
     expect(allocated).toEqual([Buffer.from([1, 2, 3]), Buffer.alloc(10, 7)]);
-    expect(allocated[1].buffer).toBe(memory.buffer);
-    expect(allocated[1].byteOffset).toBe(8 + 5);
+    expect(allocated.map((message) => [message.buffer, message.byteOffset])).toEqual([[memory.buffer, 8 + 5], [memory.buffer, 16 + 5]]);
+    stream.fill(0xee);
+    expect(messages).toEqual([Buffer.from([1, 2, 3]), Buffer.alloc(10, 7)]);
   });
 
   it('rejects messages over the size limit and compressed messages', () => {
