@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- hpack.js has no types, and every project that compiles this file (through the path alias) needs them
 /// <reference path="./hpack.d.ts" />
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
