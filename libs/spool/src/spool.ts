@@ -92,15 +92,20 @@ export class Spool {
     options: { urgent?: boolean; ttlMs?: number; signal?: AbortSignal; spill?: boolean; memory?: Releasable } = {},
   ): Promise<void> {
     let copyInto: ArenaLease | undefined;
+    let reserved: 'memory' | 'disk' | undefined;
+    const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
     try {
-      const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
+      await this.release(key);
       if (!options.urgent) await this.waitForRoom(bytes, options.spill ?? true, options.signal);
       if (this.closed) throw new SpoolClosedError();
-      await this.release(key);
+      // Decided and counted before the next await: puts woken together must not all see the same room.
+      const toDisk = this.memoryBytes + bytes > this.options.memoryBytes;
+      reserved = toDisk ? 'disk' : 'memory';
+      if (toDisk) this.diskBytes += bytes;
+      else this.memoryBytes += bytes;
       const entry: Entry = {
         key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined, readers: 0, released: false,
       };
-      const toDisk = this.memoryBytes + bytes > this.options.memoryBytes;
       copyInto = toDisk ? undefined : this.options.arena?.lease();
       for (const [name, table] of Object.entries(tables)) {
         const meta = { schema: table.schema, rows: table.numRows, bytes: tableBytes(table) };
@@ -116,10 +121,11 @@ export class Spool {
       const keepsCallerTables = !toDisk && !copyInto;
       if (!keepsCallerTables) options.memory?.release();
       entry.memory = copyInto ?? (keepsCallerTables ? options.memory : undefined);
-      if (toDisk) this.diskBytes += bytes;
-      else this.memoryBytes += bytes;
       this.entries.set(key, entry);
     } catch (err) {
+      if (reserved === 'disk') this.diskBytes -= bytes;
+      if (reserved === 'memory') this.memoryBytes -= bytes;
+      if (reserved) this.wake();
       copyInto?.release();
       options.memory?.release();
       throw err;
