@@ -96,13 +96,8 @@ export class Spool {
     const bytes = Object.values(tables).reduce((sum, t) => sum + tableBytes(t), 0);
     try {
       await this.release(key);
-      if (!options.urgent) await this.waitForRoom(bytes, options.spill ?? true, options.signal);
-      if (this.closed) throw new SpoolClosedError();
-      // Decided and counted before the next await: puts woken together must not all see the same room.
-      const toDisk = this.memoryBytes + bytes > this.options.memoryBytes;
-      reserved = toDisk ? 'disk' : 'memory';
-      if (toDisk) this.diskBytes += bytes;
-      else this.memoryBytes += bytes;
+      reserved = options.urgent ? this.reserve(bytes) : await this.waitForRoom(bytes, options.spill ?? true, options.signal);
+      const toDisk = reserved === 'disk';
       const entry: Entry = {
         key, bytes, datasets: new Map(), expiresAt: options.ttlMs ? Date.now() + options.ttlMs : undefined, readers: 0, released: false,
       };
@@ -194,7 +189,7 @@ export class Spool {
     for (const key of [...this.entries.keys()]) await this.release(key);
   }
 
-  private async waitForRoom(bytes: number, spill: boolean, signal?: AbortSignal): Promise<void> {
+  private async waitForRoom(bytes: number, spill: boolean, signal?: AbortSignal): Promise<'memory' | 'disk'> {
     // A segment larger than the whole spool (or memory tier) is let in once that is empty, never refused forever.
     const full = (): boolean =>
       (this.entries.size > 0 && this.memoryBytes + this.diskBytes + bytes > this.options.maxBytes) ||
@@ -207,6 +202,18 @@ export class Spool {
       });
     }
     signal?.throwIfAborted();
+    return this.reserve(bytes);
+  }
+
+  /** Counts the bytes in the tier they will go to, in the same turn as the room was found: puts woken together must not all see the same room. */
+  private reserve(bytes: number): 'memory' | 'disk' {
+    if (this.closed) throw new SpoolClosedError();
+    if (this.memoryBytes + bytes > this.options.memoryBytes) {
+      this.diskBytes += bytes;
+      return 'disk';
+    }
+    this.memoryBytes += bytes;
+    return 'memory';
   }
 
   private wake(): void {
