@@ -40,18 +40,19 @@ const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
 const SETTINGS_MAX_HEADER_LIST_SIZE = 0x6;
 
-export const H2_NO_ERROR = 0x0;
-export const H2_PROTOCOL_ERROR = 0x1;
-export const H2_FLOW_CONTROL_ERROR = 0x3;
-export const H2_FRAME_SIZE_ERROR = 0x6;
+const H2_NO_ERROR = 0x0;
+const H2_PROTOCOL_ERROR = 0x1;
+const H2_FLOW_CONTROL_ERROR = 0x3;
+const H2_FRAME_SIZE_ERROR = 0x6;
 export const H2_REFUSED_STREAM = 0x7;
 export const H2_CANCEL = 0x8;
-export const H2_COMPRESSION_ERROR = 0x9;
+const H2_COMPRESSION_ERROR = 0x9;
 
 /** The frame size every peer accepts (and the largest this side accepts). */
 const MIN_MAX_FRAME_SIZE = 16_384;
 const DEFAULT_WINDOW = 65_535;
 const MAX_WINDOW = 2 ** 31 - 1;
+const MAX_STREAM_ID = 2 ** 31 - 1;
 const HEADER_TABLE_BYTES = 4096;
 /** Largest header block (HEADERS and its CONTINUATIONs) accepted, also announced as SETTINGS_MAX_HEADER_LIST_SIZE. */
 const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
@@ -262,7 +263,7 @@ export class H2Connection {
     }
     const stream = new H2Stream(this.nextStreamId, this, handler);
     this.nextStreamId += 2;
-    if (this.nextStreamId > MAX_WINDOW) this.goUnusable();
+    if (this.nextStreamId > MAX_STREAM_ID) this.goUnusable();
     this.streams.set(stream.id, stream);
     const block = encodeHeaderBlock(headers);
     this.socket.cork();

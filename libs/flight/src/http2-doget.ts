@@ -28,10 +28,6 @@ function codeForHttpStatus(httpStatus: number): FlightErrorCode {
   return 'UNKNOWN';
 }
 
-function headerValue(headers: H2Headers, name: string): string | undefined {
-  return headers[name];
-}
-
 function percentDecode(message: string): string {
   try {
     return decodeURIComponent(message);
@@ -42,9 +38,9 @@ function percentDecode(message: string): string {
 
 /** The FlightError for a grpc-status header, or null for OK. */
 function statusError(headers: H2Headers): FlightError | null {
-  const code = Number(headerValue(headers, 'grpc-status'));
+  const code = Number(headers['grpc-status']);
   if (code === status.OK) return null;
-  const message = percentDecode(headerValue(headers, 'grpc-message') ?? '');
+  const message = percentDecode(headers['grpc-message'] ?? '');
   const name = Number.isInteger(code) ? status[code] : undefined;
   return new FlightError(typeof name === 'string' ? (name as FlightErrorCode) : 'UNKNOWN', message);
 }
@@ -214,13 +210,16 @@ export class Http2DoGet {
       return call.handle();
     }
     const connection = this.connection?.open ? this.connection : this.connect();
-    this.activeCalls++;
-    connection.ref();
+    let stream: H2Stream;
     try {
-      call.attach(connection.request(this.requestHeaders(), ticketRequest(ticket), call));
+      stream = connection.request(this.requestHeaders(), ticketRequest(ticket), call);
     } catch (err) {
       call.fail(FlightError.invalidArgument(`cannot send the DoGet request: ${(err as Error).message}`));
+      return call.handle();
     }
+    this.activeCalls++;
+    connection.ref();
+    call.attach(stream);
     return call.handle();
   }
 
@@ -296,7 +295,6 @@ class DoGetStream implements H2StreamHandler {
 
   attach(stream: H2Stream): void {
     this.stream = stream;
-    if (this.finished) this.finish(); // failed while the request was being sent
   }
 
   headers(headers: H2Headers, endStream: boolean): void {
@@ -309,8 +307,8 @@ class DoGetStream implements H2StreamHandler {
     }
     this.responded = true;
     if (Number(headers[':status']) !== 200) return this.failOnHttpStatus(headers);
-    if (!headerValue(headers, 'content-type')?.startsWith('application/grpc')) {
-      this.fail(new FlightError('UNKNOWN', `the Flight server answered with content-type ${headerValue(headers, 'content-type')}`));
+    if (!headers['content-type']?.startsWith('application/grpc')) {
+      this.fail(new FlightError('UNKNOWN', `the Flight server answered with content-type ${headers['content-type']}`));
     }
   }
 

@@ -76,6 +76,27 @@ describe('Spool', () => {
     await dir.remove();
   });
 
+  it('with spill off, puts started together do not all take the same room', async () => {
+    const dir = await tempDir('spool');
+    const one = table(1000);
+    const size = one.data.reduce((s, d) => s + d.byteLength, 0);
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: size, maxBytes: size * 100 });
+    const done: string[] = [];
+    const puts = ['s1', 's2', 's3'].map((key) => spool.put(key, { t: one }, { spill: false }).then(() => done.push(key)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toHaveLength(1);
+    expect(spool.usage()).toEqual({ segments: 1, memoryBytes: size, diskBytes: 0 });
+    await spool.release(done[0]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toHaveLength(2);
+    expect(spool.usage()).toEqual({ segments: 1, memoryBytes: size, diskBytes: 0 });
+    await spool.release(done[1]);
+    await Promise.all(puts);
+    expect(spool.usage()).toEqual({ segments: 1, memoryBytes: size, diskBytes: 0 });
+    await spool.close();
+    await dir.remove();
+  });
+
   it('stops waiting for room when the signal is aborted', async () => {
     const dir = await tempDir('spool');
     const spool = await Spool.open({ dir: dir.path, memoryBytes: 1 << 20, maxBytes: 1 });
