@@ -35,9 +35,14 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
   // A segment that ends behind the head (a backfill, or catching up) waits for room in the spool's
   // memory rather than spilling to disk: the disk tier absorbs a consumer outage at the tip.
   const produce = async (from: number, to: number, reason: 'new' | 'reproduced', atTip = true): Promise<Record<string, string>> => {
-    const raw = chain.rawSegment(from, to) as unknown as Record<string, Table>;
+    // A new segment's memory is reused for the next one once the spool has copied it; a
+    // re-production, rare and possibly 10× larger, gets memory of its own.
+    const segment = reason === 'new' ? chain.leaseRawSegment(from, to) : { tables: chain.rawSegment(from, to), release: () => {} };
+    const raw = segment.tables as unknown as Record<string, Table>;
+    const rowsOf = Object.entries(raw).map(([name, table]) => [name, table.numRows] as const);
+    const bytes = Object.values(raw).reduce((sum, table) => sum + tableBytes(table), 0);
     const key = segmentKey({ chain: chainName, from, to });
-    await spool.put(key, raw, reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal, spill: atTip });
+    await spool.put(key, raw, { ...(reason === 'reproduced' ? { urgent: true, ttlMs: 120_000 } : { signal: ctx.signal, spill: atTip }), memory: segment });
     const usage = spool.usage();
     spoolBytes.set({ tier: 'memory' }, usage.memoryBytes);
     spoolBytes.set({ tier: 'disk' }, usage.diskBytes);
@@ -45,11 +50,9 @@ export async function startSource(ctx: ServiceContext<SourceConfig>): Promise<vo
     const tickets = segmentTickets(key, rawDatasetNames);
     if (reason === 'new') {
       let rowCount = 0;
-      let bytes = 0;
-      for (const [name, table] of Object.entries(raw)) {
-        rows.inc({ dataset: name }, table.numRows);
-        rowCount += table.numRows;
-        bytes += tableBytes(table);
+      for (const [name, count] of rowsOf) {
+        rows.inc({ dataset: name }, count);
+        rowCount += count;
       }
       const headHash = chain.blockHash(to);
       const { seq } = await publishDurable(bus, rawSubject, RawSegmentMessage, {

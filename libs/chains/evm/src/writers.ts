@@ -33,6 +33,11 @@ class Validity {
     }
     return this.bitmap.subarray(0, bytes);
   }
+
+  reset(): void {
+    if (this.nulls > 0) this.bitmap?.fill(0xff);
+    this.nulls = 0;
+  }
 }
 
 /**
@@ -51,6 +56,13 @@ export class Utf8Writer {
   constructor(expectedRows = 1024, expectedBytesPerRow = 16) {
     this.offsets = new Int32Array(Math.max(expectedRows, 1) + 1);
     this.bytes = new Uint8Array(Math.max(expectedRows * expectedBytesPerRow, 64));
+  }
+
+  /** Empties the column for new values, keeping its buffers: what `finish` returned before is overwritten. */
+  reset(): void {
+    this.pos = 0;
+    this.length = 0;
+    this.validity.reset();
   }
 
   /** Makes room for `n` more bytes at `pos` and returns `pos`. */
@@ -146,6 +158,12 @@ export class Utf8ListWriter {
   constructor(expectedRows = 1024, expectedItemsPerRow = 2, expectedBytesPerItem = 66) {
     this.items = new Utf8Writer(expectedRows * expectedItemsPerRow, expectedBytesPerItem);
     this.offsets = new Int32Array(Math.max(expectedRows, 1) + 1);
+  }
+
+  /** Empties the column for new lists, keeping its buffers: what `finish` returned before is overwritten. */
+  reset(): void {
+    this.items.reset();
+    this.length = 0;
   }
 
   endList(): void {

@@ -1,5 +1,15 @@
 import type { RawTables } from '@chainlake/chain-evm';
-import { Pools, SegmentGenerator } from './segment.js';
+import { Pools, SegmentGenerator, SegmentWriters } from './segment.js';
+
+/** A segment's tables whose memory the chain reuses for later segments once released. */
+export interface RawSegmentLease {
+  readonly tables: RawTables;
+  /** The tables must not be read after this. */
+  release(): void;
+}
+
+/** Released writers kept for later leases; more are only needed while a lease is held over another's generation. */
+const MAX_SPARE_WRITERS = 2;
 
 export interface SyntheticChainOptions {
   seed: number;
@@ -35,6 +45,7 @@ export class SyntheticChain {
   private readonly options: Required<Omit<SyntheticChainOptions, 'now'>>;
   private readonly now: () => number;
   private readonly generator: SegmentGenerator;
+  private readonly spareWriters: SegmentWriters[] = [];
 
   constructor(options: SyntheticChainOptions) {
     check('seed', options.seed, Number.MIN_SAFE_INTEGER);
@@ -91,11 +102,33 @@ export class SyntheticChain {
     return firstReplaced <= since ? firstReplaced - 1 : undefined;
   }
 
-  /** Raw tables of blocks [from, to] of the current canonical chain. */
+  /** Raw tables of blocks [from, to] of the current canonical chain, in memory of their own. */
   rawSegment(from: number, to: number): RawTables {
+    return this.generate(from, to, new SegmentWriters(to - from + 1, this.options));
+  }
+
+  /**
+   * The same tables in memory that later leases reuse once this one is released: for a caller
+   * that copies them and lets them go, as the source's spool does with every segment.
+   */
+  leaseRawSegment(from: number, to: number): RawSegmentLease {
+    const writers = this.spareWriters.pop() ?? new SegmentWriters(to - from + 1, this.options);
+    const tables = this.generate(from, to, writers);
+    let released = false;
+    return {
+      tables,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.spareWriters.length < MAX_SPARE_WRITERS) this.spareWriters.push(writers);
+      },
+    };
+  }
+
+  private generate(from: number, to: number, writers: SegmentWriters): RawTables {
     const head = this.head();
     this.checkRange(from, to, head);
-    this.generator.begin(to - from + 1);
+    this.generator.begin(writers);
     for (let n = from; n <= to; n++) this.generator.writeBlock(n, this.version(n, head), this.version(n - 1, head));
     return this.generator.finish();
   }

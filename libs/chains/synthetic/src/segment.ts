@@ -164,8 +164,37 @@ const TOPICS_PER_LOG = 3;
 const columnsOf = <K extends string>(sizes: Record<K, number>): Record<K, Column> =>
   Object.fromEntries(Object.keys(sizes).map((name) => [name, new Column()])) as Record<K, Column>;
 
-function attachAll<K extends string>(columns: Record<K, Column>, sizes: Record<K, number>, rows: number): void {
-  for (const name of Object.keys(sizes) as K[]) columns[name].attach(new Utf8Writer(rows, sizes[name]));
+const writersOf = <K extends string>(sizes: Record<K, number>, rows: number): Record<K, Utf8Writer> =>
+  Object.fromEntries(Object.entries<number>(sizes).map(([name, bytes]) => [name, new Utf8Writer(rows, bytes)])) as Record<K, Utf8Writer>;
+
+function attachAll<K extends string>(columns: Record<K, Column>, writers: Record<K, Utf8Writer>): void {
+  for (const name of Object.keys(writers) as K[]) {
+    writers[name].reset();
+    columns[name].attach(writers[name]);
+  }
+}
+
+/**
+ * The writers of one segment's columns. A segment whose caller keeps its tables gets new ones; a
+ * leased segment's are reused once released (SyntheticChain.leaseRawSegment), so that the
+ * source, which copies every segment into its spool, does not allocate (and page-fault and
+ * garbage-collect) a segment's worth of fresh buffers each time.
+ */
+export class SegmentWriters {
+  readonly blocks: Record<keyof typeof BLOCK_COLUMNS, Utf8Writer>;
+  readonly txs: Record<keyof typeof TRANSACTION_COLUMNS, Utf8Writer>;
+  readonly logs: Record<keyof typeof LOG_COLUMNS, Utf8Writer>;
+  readonly topics: Utf8ListWriter;
+
+  /** Sized for `blocks` blocks of a chain of this shape, so that they rarely regrow. */
+  constructor(blocks: number, shape: ChainShape) {
+    const txs = Math.ceil(blocks * shape.txsPerBlock * 1.1) + 16;
+    const logs = Math.ceil(txs * shape.logsPerTx) + 1;
+    this.blocks = writersOf(BLOCK_COLUMNS, blocks);
+    this.txs = writersOf(TRANSACTION_COLUMNS, txs);
+    this.logs = writersOf(LOG_COLUMNS, logs);
+    this.topics = new Utf8ListWriter(logs, TOPICS_PER_LOG, 66);
+  }
 }
 
 /**
@@ -193,14 +222,13 @@ export class SegmentGenerator {
     this.logsPerContractTx = shape.logsPerTx / (CONTRACT_SHARE * (1 - FAILED_SHARE));
   }
 
-  /** Starts a segment of `blocks` blocks, with writers sized for them so that they rarely regrow. */
-  begin(blocks: number): void {
-    const txs = Math.ceil(blocks * this.shape.txsPerBlock * 1.1) + 16;
-    const logs = Math.ceil(txs * this.shape.logsPerTx) + 1;
-    attachAll(this.blocks, BLOCK_COLUMNS, blocks);
-    attachAll(this.txs, TRANSACTION_COLUMNS, txs);
-    attachAll(this.logs, LOG_COLUMNS, logs);
-    this.topics = new Utf8ListWriter(logs, TOPICS_PER_LOG, 66);
+  /** Starts a segment written by `writers`, emptied first. */
+  begin(writers: SegmentWriters): void {
+    attachAll(this.blocks, writers.blocks);
+    attachAll(this.txs, writers.txs);
+    attachAll(this.logs, writers.logs);
+    writers.topics.reset();
+    this.topics = writers.topics;
     this.topicItems.attach(this.topics.items);
   }
 
@@ -228,7 +256,7 @@ export class SegmentGenerator {
     this.writeLogs(random, n);
   }
 
-  /** The segment's tables; the generator keeps none of their buffers. */
+  /** The segment's tables, in the buffers of the writers it began with; the generator keeps none of them. */
   finish(): RawTables {
     const topics = this.topics.finish();
     this.topics = IDLE_LIST;

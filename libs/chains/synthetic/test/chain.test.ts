@@ -75,6 +75,25 @@ describe('SyntheticChain determinism', () => {
     expect(concatenated([first])).toEqual(before);
   });
 
+  it('leases segments in reused memory that generate exactly what fresh memory does', () => {
+    const { chain } = chainAt(2000, { txsPerBlock: 30 });
+    const big = chain.leaseRawSegment(0, 399);
+    expect(concatenated([big.tables])).toEqual(concatenated([chain.rawSegment(0, 399)]));
+    expect(big.tables.raw_transactions.getChild('to')!.nullCount).toBeGreaterThan(0);
+    big.release();
+    // The next lease reuses the released writers: smaller, with other nulls, and none left over.
+    const small = chain.leaseRawSegment(1000, 1009);
+    const smallBefore = concatenated([small.tables]);
+    expect(smallBefore).toEqual(concatenated([chain.rawSegment(1000, 1009)]));
+    // A lease held while another is generated is not written over.
+    const other = chain.leaseRawSegment(500, 599);
+    expect(concatenated([other.tables])).toEqual(concatenated([chain.rawSegment(500, 599)]));
+    expect(concatenated([small.tables])).toEqual(smallBefore);
+    small.release();
+    other.release();
+    expect(concatenated([chain.leaseRawSegment(7, 7).tables])).toEqual(concatenated([chain.rawSegment(7, 7)]));
+  });
+
   it('is the same chain in another instance with the same seed, another chain with another seed', () => {
     const a = chainAt(100).chain.rawSegment(40, 60);
     const b = chainAt(100).chain.rawSegment(40, 60);
