@@ -39,8 +39,9 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
 
   const fetcher = new SegmentFetcher();
   ctx.onShutdown(() => fetcher.close());
-  // Raw segments are received into reused memory: the typed tables point into it (decode passes
-  // hex through without copying) until the spool has copied them into its own.
+  // Raw segments are received into reused memory, and decoded into the same lease: the typed
+  // tables point into it (decode passes hex through without copying, and writes its computed
+  // columns there) until the spool has copied them into its own.
   const rawArena = new SlabArena({ maxBytes: config.CHAINLAKE_TRANSFORMER_CONCURRENCY * RAW_ARENA_MB_PER_SEGMENT * 1024 * 1024 });
 
   /** Raw segment → typed datasets in the spool; returns the rows and bytes of each. */
@@ -50,7 +51,7 @@ export async function startTransformer(ctx: ServiceContext<TransformerConfig>): 
     try {
       const raw = await fetcher.fetch(at, rawDatasetNames, () => reproduceRaw(bus, chain, from, to), memory.allocate);
       const started = performance.now();
-      typed = decode(raw as unknown as RawTables, config.CHAINLAKE_CHAIN_ID) as unknown as Record<string, Table>;
+      typed = decode(raw as unknown as RawTables, config.CHAINLAKE_CHAIN_ID, memory.allocate) as unknown as Record<string, Table>;
       decodeSeconds.observe((performance.now() - started) / 1000);
     } catch (err) {
       memory.release();

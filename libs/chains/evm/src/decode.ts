@@ -11,7 +11,7 @@ import {
 } from '@chainlake/schema';
 import { HEX_CLASS, INVALID, UPPER, firstSignificant, hexToDecimal, quantity, readQuantity, scanHex, scanned, writeDecimal } from './hex.js';
 import type { RawDatasetName, RawTables } from './raw.js';
-import { boolData, constantInt64, int32Data, Int64Writer, Utf8Writer } from './writers.js';
+import { boolData, constantInt64, freshMemory, int32Data, int32sFrom, Int64Writer, Utf8Writer, type Allocate } from './writers.js';
 
 export interface TypedTables {
   blocks: Table;
@@ -69,6 +69,8 @@ class RawBatch {
     readonly dataset: RawDatasetName,
     private readonly batch: RecordBatch,
     private readonly firstRow: number,
+    /** Memory for the decoded columns. */
+    readonly allocate: Allocate,
   ) {
     this.length = batch.numRows;
   }
@@ -124,7 +126,7 @@ class RawBatch {
 
 function int64Column(batch: RawBatch, raw: string, typed: string): Int64Writer {
   const col = batch.utf8(raw, typed, false);
-  const out = new Int64Writer(batch.length);
+  const out = new Int64Writer(batch.length, batch.allocate);
   const bad = readInt64s(col.values, col.offsets, batch.length, out.words);
   if (bad >= 0) {
     if (!readRow(col, bad)) batch.malformed(col, raw, typed, bad);
@@ -145,7 +147,7 @@ function readInt64s(values: Uint8Array, offsets: Int32Array, length: number, wor
 
 function int32Column(batch: RawBatch, raw: string, typed: string, nullAs?: number): Data {
   const col = batch.utf8(raw, typed, nullAs !== undefined);
-  const out = new Int32Array(batch.length);
+  const out = int32sFrom(batch.allocate, batch.length);
   const bad = readInt32s(col.values, col.offsets, batch.length, col.validity, col.validityOffset, nullAs ?? 0, out);
   if (bad >= 0) {
     if (!readRow(col, bad)) batch.malformed(col, raw, typed, bad);
@@ -183,9 +185,10 @@ function uint256Column(batch: RawBatch, raw: string, typed: string, nullable: bo
   const col = batch.utf8(raw, typed, nullable);
   const { values, offsets, validity, validityOffset } = col;
   const length = batch.length;
-  let bytes = new Uint8Array(Math.max(length * 12, 64));
-  const ends = new Int32Array(length + 1);
-  const nullBitmap = validity ? new Uint8Array((length + 7) >> 3).fill(0xff) : new Uint8Array(0);
+  let bytes = batch.allocate(Math.max(length * 12, 64));
+  const ends = int32sFrom(batch.allocate, length + 1);
+  ends[0] = 0;
+  const nullBitmap = validity ? batch.allocate((length + 7) >> 3).fill(0xff) : new Uint8Array(0);
   let row = 0;
   while ((row = writeUint256s(values, offsets, length, validity, validityOffset, row, bytes, ends, nullBitmap)) < length) {
     if (!readRow(col, row)) batch.malformed(col, raw, typed, row);
@@ -194,7 +197,7 @@ function uint256Column(batch: RawBatch, raw: string, typed: string, nullable: bo
       batch.fail(raw, typed, row, `${batch.text(col, row)} exceeds uint256`);
     }
     // Only room was missing.
-    const grown = new Uint8Array(bytes.length * 2);
+    const grown = batch.allocate(bytes.length * 2);
     grown.set(bytes.subarray(0, ends[row]));
     bytes = grown;
   }
@@ -264,7 +267,8 @@ function hexColumn(batch: RawBatch, raw: string, typed: string, bytes: number, n
     ? scanned.upper
     : checkHexRows(batch, col, raw, typed, bytes);
   if (!upper) return col.data;
-  const lowered = values.slice();
+  const lowered = batch.allocate(values.length);
+  lowered.set(values);
   lowerCase(lowered, offsets[0], offsets[batch.length]);
   return makeData({
     type: new Utf8(),
@@ -344,7 +348,7 @@ function checkHexRows(batch: RawBatch, col: Utf8Column, raw: string, typed: stri
 /** Block numbers, and the timestamps joined from the decoded blocks. */
 function blockNumberColumns(batch: RawBatch, raw: string, times: BlockTimes): [Data, Data] {
   const numbers = int64Column(batch, raw, 'block_number');
-  const stamps = new Int64Writer(batch.length);
+  const stamps = new Int64Writer(batch.length, batch.allocate);
   const missing = joinTimestamps(numbers.words, batch.length, times, stamps.words);
   if (missing >= 0) {
     const number = numbers.words[2 * missing + 1] * TWO_32 + (numbers.words[2 * missing] >>> 0);
@@ -380,7 +384,7 @@ const timestampType = arrowSchema(blocksDataset).fields.find((f) => f.name === '
 
 function successColumn(batch: RawBatch): Data {
   const col = batch.utf8('status', 'success', true);
-  const bits = new Uint8Array((batch.length + 7) >> 3);
+  const bits = batch.allocate((batch.length + 7) >> 3).fill(0);
   const bad = readStatuses(col.values, col.offsets, batch.length, col.validity, col.validityOffset, bits);
   if (bad >= 0) {
     if (isNull(col, bad)) batch.fail('status', 'success', bad, 'receipt has no status (pre-Byzantium receipts are not supported)');
@@ -413,7 +417,7 @@ function topicColumns(batch: RawBatch): Data[] {
     throw new Error(`raw_logs.topics is ${list.type}, expected List<Utf8>`);
   }
   const items = list.children[0] as Data<Utf8>;
-  return splitTopics(list, items, batch.length) ?? checkTopicRows(batch, list, items);
+  return splitTopics(list, items, batch.length, batch.allocate) ?? checkTopicRows(batch, list, items);
 }
 
 const TOPIC_LENGTH = 66;
@@ -423,7 +427,7 @@ const TOPIC_LENGTH = 66;
  * bytes of hex), null otherwise: `checkTopicRows` then finds the first bad row. The four columns
  * share one buffer of exactly the topics' size, each its own region.
  */
-function splitTopics(list: Data, items: Data<Utf8>, length: number): Data[] | null {
+function splitTopics(list: Data, items: Data<Utf8>, length: number, allocate: Allocate): Data[] | null {
   if (list.nullCount > 0 || items.nullCount > 0) return null;
   const listOffsets = list.valueOffsets as Int32Array;
   const present = new Int32Array(4);
@@ -433,12 +437,12 @@ function splitTopics(list: Data, items: Data<Utf8>, length: number): Data[] | nu
   const offsets = (items.valueOffsets as Int32Array).subarray(listOffsets[0], listOffsets[0] + count + 1);
   if (!hexValuesValid(values, offsets, count, null, 0, 32)) return null;
   const upper = scanned.upper;
-  const bytes = new Uint8Array(count * TOPIC_LENGTH);
-  const source = count > 0 ? new DataView(values.buffer, values.byteOffset + offsets[0], bytes.length) : new DataView(bytes.buffer);
-  const valueOffsets = new Int32Array(4 * (length + 1));
+  const bytes = allocate(count * TOPIC_LENGTH);
+  const source = count > 0 ? new DataView(values.buffer, values.byteOffset + offsets[0], bytes.length) : new DataView(bytes.buffer, bytes.byteOffset, 0);
+  const valueOffsets = int32sFrom(allocate, 4 * (length + 1));
   const bitmapBytes = (length + 7) >> 3;
-  const nullBitmaps = new Uint8Array(4 * bitmapBytes).fill(0xff);
-  copyTopics(listOffsets, length, source, new DataView(bytes.buffer), present, valueOffsets, nullBitmaps);
+  const nullBitmaps = allocate(4 * bitmapBytes).fill(0xff);
+  copyTopics(listOffsets, length, source, new DataView(bytes.buffer, bytes.byteOffset, bytes.length), present, valueOffsets, nullBitmaps);
   if (upper) lowerCase(bytes, 0, bytes.length);
   let start = 0;
   return [0, 1, 2, 3].map((t) => {
@@ -483,6 +487,7 @@ function copyTopics(
   const starts = new Int32Array(4);
   for (let t = 1; t < 4; t++) starts[t] = starts[t - 1] + present[t - 1] * TOPIC_LENGTH;
   const cursors = starts.slice();
+  for (let t = 0; t < 4; t++) valueOffsets[t * (length + 1)] = 0;
   const bitmapBytes = (length + 7) >> 3;
   let s = 0;
   for (let i = 0; i < length; i++) {
@@ -557,10 +562,10 @@ function typedBatch(def: DatasetDef, length: number, columns: Record<string, Dat
   return new RecordBatch(schema, data);
 }
 
-function* rawBatches(dataset: RawDatasetName, table: Table): Generator<RawBatch> {
+function* rawBatches(dataset: RawDatasetName, table: Table, allocate: Allocate): Generator<RawBatch> {
   let firstRow = 0;
   for (const batch of table.batches) {
-    yield new RawBatch(dataset, batch, firstRow);
+    yield new RawBatch(dataset, batch, firstRow, allocate);
     firstRow += batch.numRows;
   }
 }
@@ -615,11 +620,11 @@ function secondsToMicros(): boolean {
   return true;
 }
 
-function decodeBlocks(table: Table, chainId: bigint, times: BlockTimes): Table {
+function decodeBlocks(table: Table, chainId: bigint, times: BlockTimes, allocate: Allocate): Table {
   const batches: RecordBatch[] = [];
-  for (const batch of rawBatches('raw_blocks', table)) {
+  for (const batch of rawBatches('raw_blocks', table, allocate)) {
     const numbers = int64Column(batch, 'number', 'block_number');
-    const stamps = new Int64Writer(batch.length);
+    const stamps = new Int64Writer(batch.length, allocate);
     blockTimestamps(batch, numbers.words, stamps.words, times);
     batches.push(
       typedBatch(blocksDataset, batch.length, {
@@ -632,16 +637,16 @@ function decodeBlocks(table: Table, chainId: bigint, times: BlockTimes): Table {
         gas_limit: int64Column(batch, 'gasLimit', 'gas_limit').finish(),
         extra_data: hexColumn(batch, 'extraData', 'extra_data', 0, false),
         base_fee_per_gas: uint256Column(batch, 'baseFeePerGas', 'base_fee_per_gas', true),
-        chain_id: constantInt64(chainId, batch.length),
+        chain_id: constantInt64(chainId, batch.length, allocate),
       }),
     );
   }
   return new Table(arrowSchema(blocksDataset), batches);
 }
 
-function decodeTransactions(table: Table, chainId: bigint, times: BlockTimes): Table {
+function decodeTransactions(table: Table, chainId: bigint, times: BlockTimes, allocate: Allocate): Table {
   const batches: RecordBatch[] = [];
-  for (const batch of rawBatches('raw_transactions', table)) {
+  for (const batch of rawBatches('raw_transactions', table, allocate)) {
     const [blockNumber, blockTimestamp] = blockNumberColumns(batch, 'blockNumber', times);
     batches.push(
       typedBatch(transactionsDataset, batch.length, {
@@ -661,16 +666,16 @@ function decodeTransactions(table: Table, chainId: bigint, times: BlockTimes): T
         max_priority_fee_per_gas: uint256Column(batch, 'maxPriorityFeePerGas', 'max_priority_fee_per_gas', true),
         max_fee_per_gas: uint256Column(batch, 'maxFeePerGas', 'max_fee_per_gas', true),
         success: successColumn(batch),
-        chain_id: constantInt64(chainId, batch.length),
+        chain_id: constantInt64(chainId, batch.length, allocate),
       }),
     );
   }
   return new Table(arrowSchema(transactionsDataset), batches);
 }
 
-function decodeLogs(table: Table, chainId: bigint, times: BlockTimes): Table {
+function decodeLogs(table: Table, chainId: bigint, times: BlockTimes, allocate: Allocate): Table {
   const batches: RecordBatch[] = [];
-  for (const batch of rawBatches('raw_logs', table)) {
+  for (const batch of rawBatches('raw_logs', table, allocate)) {
     const [blockNumber, blockTimestamp] = blockNumberColumns(batch, 'blockNumber', times);
     const [topic0, topic1, topic2, topic3] = topicColumns(batch);
     batches.push(
@@ -686,7 +691,7 @@ function decodeLogs(table: Table, chainId: bigint, times: BlockTimes): Table {
         topic2,
         topic3,
         data: hexColumn(batch, 'data', 'data', 0, false),
-        chain_id: constantInt64(chainId, batch.length),
+        chain_id: constantInt64(chainId, batch.length, allocate),
       }),
     );
   }
@@ -698,19 +703,20 @@ function decodeLogs(table: Table, chainId: bigint, times: BlockTimes): Table {
  * what does not fit) or exact decimal strings (uint256), hex data validated and lower-cased,
  * block timestamps joined by block number, topics split into topic0..topic3, status into success.
  * One output record batch per input record batch. Bad values throw a RowError naming the raw
- * dataset, column and row.
+ * dataset, column and row. Computed columns are written into memory from `allocate`; validated hex
+ * is passed through, pointing into the raw tables' memory.
  */
-export function decode(raw: RawTables, chainId: bigint | number): TypedTables {
+export function decode(raw: RawTables, chainId: bigint | number, allocate: Allocate = freshMemory): TypedTables {
   if (typeof chainId === 'number' && !Number.isSafeInteger(chainId)) {
     throw new RowError(`chain_id ${chainId} is not an integer`, { column: 'chain_id' });
   }
   const id = toInt64(BigInt(chainId), 'chain_id');
   const times: BlockTimes = new Map();
-  const blocks = decodeBlocks(raw.raw_blocks, id, times);
+  const blocks = decodeBlocks(raw.raw_blocks, id, times, allocate);
   return {
     blocks,
-    transactions: decodeTransactions(raw.raw_transactions, id, times),
-    logs: decodeLogs(raw.raw_logs, id, times),
+    transactions: decodeTransactions(raw.raw_transactions, id, times, allocate),
+    logs: decodeLogs(raw.raw_logs, id, times, allocate),
   };
 }
 

@@ -192,8 +192,13 @@ export class Utf8ListWriter {
 export class Int64Writer {
   readonly words: Int32Array;
 
-  constructor(readonly length: number) {
-    this.words = new Int32Array(length * 2);
+  /** `allocate`'s memory is not zeroed: every row must be set. */
+  constructor(
+    readonly length: number,
+    allocate: Allocate = freshMemory,
+  ) {
+    const bytes = allocate(length * 8);
+    this.words = new Int32Array(bytes.buffer, bytes.byteOffset, length * 2);
   }
 
   /** Sets row `index` to hi * 2^32 + lo (both unsigned 32-bit). Little-endian, as Arrow is on every platform we run on. */
@@ -203,11 +208,15 @@ export class Int64Writer {
   }
 
   finish(): Data<Int64> {
-    return makeData({ type: new Int64(), length: this.length, nullCount: 0, data: new BigInt64Array(this.words.buffer) });
+    return makeData({ type: new Int64(), length: this.length, nullCount: 0, data: this.values() });
   }
 
   finishTimestamp(type: TimestampMicrosecond): Data<TimestampMicrosecond> {
-    return makeData({ type, length: this.length, nullCount: 0, data: new BigInt64Array(this.words.buffer) });
+    return makeData({ type, length: this.length, nullCount: 0, data: this.values() });
+  }
+
+  private values(): BigInt64Array {
+    return new BigInt64Array(this.words.buffer, this.words.byteOffset, this.length);
   }
 }
 
@@ -219,6 +228,22 @@ export function boolData(bits: Uint8Array, length: number): Data<Bool> {
   return makeData({ type: new Bool(), length, nullCount: 0, data: bits });
 }
 
-export function constantInt64(value: bigint, length: number): Data<Int64> {
-  return makeData({ type: new Int64(), length, nullCount: 0, data: new BigInt64Array(length).fill(value) });
+export function constantInt64(value: bigint, length: number, allocate: Allocate = freshMemory): Data<Int64> {
+  const bytes = allocate(length * 8);
+  const values = new BigInt64Array(bytes.buffer, bytes.byteOffset, length).fill(value);
+  return makeData({ type: new Int64(), length, nullCount: 0, data: values });
+}
+
+/**
+ * Where decoded columns are written: memory of their own by default, or the caller's (the
+ * transformer's arena lease, given back once its spool has copied the segment). Not zeroed.
+ */
+export type Allocate = (bytes: number) => Uint8Array<ArrayBuffer>;
+
+export const freshMemory: Allocate = (bytes) => new Uint8Array(bytes);
+
+/** `length` Int32s from `allocate`, not zeroed. */
+export function int32sFrom(allocate: Allocate, length: number): Int32Array<ArrayBuffer> {
+  const bytes = allocate(length * 4);
+  return new Int32Array(bytes.buffer, bytes.byteOffset, length);
 }

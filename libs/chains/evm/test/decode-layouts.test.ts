@@ -8,7 +8,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Data, List, makeData, RecordBatch, Struct, Table, Type, Utf8 } from 'apache-arrow';
 import { RowError } from '@chainlake/schema';
-import { decode, rawTablesFromRpc, type RawTables, type RpcBlock, type RpcReceipt, type RpcTransaction } from '../src/index.js';
+import { decode, rawTablesFromRpc, type Allocate, type RawTables, type RpcBlock, type RpcReceipt, type RpcTransaction } from '../src/index.js';
 
 const rows = (table: Table) => table.toArray().map((r) => r.toJSON());
 
@@ -140,8 +140,8 @@ function expectedRows({ blocks, receipts }: { blocks: RpcBlock[]; receipts: RpcR
   return { blocks: blockRows, transactions: txs, logs };
 }
 
-function expectDecoded(raw: RawTables, expected: ReturnType<typeof expectedRows>, firstTx = 0, firstLog = 0) {
-  const typed = decode(raw, 1);
+function expectDecoded(raw: RawTables, expected: ReturnType<typeof expectedRows>, firstTx = 0, firstLog = 0, allocate?: Allocate) {
+  const typed = decode(raw, 1, allocate);
   expect(rows(typed.blocks)).toMatchObject(expected.blocks);
   expect(rows(typed.transactions)).toMatchObject(expected.transactions.slice(firstTx));
   expect(rows(typed.logs)).toMatchObject(expected.logs.slice(firstLog));
@@ -201,6 +201,24 @@ describe('decode of generated segments', () => {
       fc.property(segmentArb, fc.nat({ max: 7 }), fc.nat({ max: 5 }), fc.constantFrom(undefined, '0xzz', '0xABCD'), (segment, shift, pad, nullText) => {
         const raw = rawTablesFromRpc(segment.blocks, segment.receipts);
         expectDecoded(relocatedTables(raw, shift, pad, nullText), expectedRows(segment));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('gives the same values in memory from an allocator that hands out dirty, shared buffers', () => {
+    fc.assert(
+      fc.property(segmentArb, fc.integer({ min: 0, max: 255 }), (segment, junk) => {
+        // Like an arena lease: 8-byte aligned pieces of one buffer, holding what was there before.
+        const memory = new Uint8Array(1 << 20).fill(junk);
+        let used = 0;
+        const allocate: Allocate = (bytes) => {
+          const at = used;
+          used = (used + bytes + 15) & ~7;
+          return memory.subarray(at, at + bytes);
+        };
+        expectDecoded(rawTablesFromRpc(segment.blocks, segment.receipts), expectedRows(segment), 0, 0, allocate);
+        expect(used).toBeGreaterThan(0);
       }),
       { numRuns: 150 },
     );
