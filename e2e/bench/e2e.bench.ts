@@ -3,11 +3,16 @@
 // to the moment every row is recorded in the manifests, and when the first rows got there. The
 // run is long enough (20,000 blocks, ~30 s) that filling and draining the pipeline (the first
 // segment, the archiver's last flush interval) is a small part of it.
+//
+// The reference, measured in the same run: the same blocks generated, decoded and written as
+// Parquet in this one process, without services, Flight, NATS or manifests. Its rate moves with
+// the machine as the mesh's does, so the ratio says what running the work as services costs.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { decode } from '@chainlake/chain-evm';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
-import { LocalWarehouse, ManifestStore } from '@chainlake/lake';
+import { LocalWarehouse, ManifestStore, ParquetWriterPool } from '@chainlake/lake';
 import { connectBus, deleteStreams } from '@chainlake/bus';
 import { tempDir, testNatsUrl, uniquePrefix } from '@chainlake/testkit';
 import { meshEnv, startMesh } from '../test/pipeline.js';
@@ -33,6 +38,37 @@ for (let from = 0; from < BLOCKS; from += 1000) {
 }
 const totalRows = expected.blocks + expected.transactions + expected.logs;
 
+/** Blocks per group of the in-process reference: about the archiver's flush of 250,000 rows. */
+const REFERENCE_GROUP_BLOCKS = 1_000;
+
+/**
+ * Generates and decodes a group of blocks on this thread while the previous group's tables are
+ * written as Parquet on the writer pool's two workers; returns wall and CPU seconds.
+ */
+async function inProcessReference(): Promise<{ seconds: number; cpuSeconds: number }> {
+  const out = await tempDir('bench-e2e-reference');
+  const pool = new ParquetWriterPool();
+  const chainId = syntheticOptionsFromEnv(env).chainId;
+  const cpuAtStart = process.cpuUsage();
+  const start = performance.now();
+  try {
+    let writing: Promise<unknown> = Promise.resolve();
+    for (let from = 0; from < BLOCKS; from += REFERENCE_GROUP_BLOCKS) {
+      const typed = decode(chain.rawSegment(from, Math.min(BLOCKS, from + REFERENCE_GROUP_BLOCKS) - 1), chainId);
+      await writing;
+      writing = Promise.all(
+        Object.entries(typed).map(([table, data]) => pool.write(join(out.path, `${table}_${from}.parquet`), data.schema, data.batches)),
+      );
+    }
+    await writing;
+    const cpu = process.cpuUsage(cpuAtStart);
+    return { seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  } finally {
+    await pool.close();
+    await out.remove();
+  }
+}
+
 /** User and system CPU seconds and minor page faults a process has had so far (Linux /proc). */
 function cpuUse(pid: number): { user: number; system: number; faults: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -43,6 +79,8 @@ const manifests = new ManifestStore(new LocalWarehouse(join(dir.path, 'warehouse
 // Consumers first, so that the clock measures the pipeline rather than process start-up.
 const mesh = startMesh(env, dir.path, ['transformer', 'archiver']);
 let started = 0;
+let meshSeconds = 0;
+let meshCpuSeconds = 0;
 try {
   await Promise.all(Object.values(mesh).map((p) => p.httpPort()));
   Object.assign(mesh, startMesh(env, dir.path, ['source']));
@@ -70,6 +108,7 @@ try {
     .map(([app, p]) => {
       const [now, start] = [cpuUse(p.child.pid!), cpuAtStart.get(app) ?? { user: 0, system: 0, faults: 0 }];
       const [user, system] = [now.user - start.user, now.system - start.system];
+      meshCpuSeconds += user + system;
       return `${app} ${(user + system).toFixed(1)} s (system ${system.toFixed(1)} s, ${((now.faults - start.faults) / 1000).toFixed(0)}k page faults)`;
     })
     .join(', ');
@@ -83,6 +122,7 @@ try {
     `sustained, from 10% to 90% of the rows in Parquet (${tenth.toFixed(1)} s → ${ninetieth.toFixed(1)} s): ` +
       `${((expected.transactions * 0.8) / (ninetieth - tenth) / 1000).toFixed(1)}k transaction rows/s`,
   );
+  meshSeconds = seconds;
 } finally {
   await Promise.all(Object.values(mesh).map((p) => p.stop()));
   const bus = await connectBus({ servers: testNatsUrl(), prefix, name: 'bench-cleanup' });
@@ -90,3 +130,11 @@ try {
   await bus.drain();
   await dir.remove();
 }
+
+const reference = await inProcessReference();
+const referenceRate = expected.transactions / reference.seconds;
+console.log(
+  `reference, the same blocks generated and decoded on one thread and written as Parquet on two workers, in one process ` +
+    `(no services): ${(referenceRate / 1000).toFixed(1)}k transaction rows/s, ${reference.cpuSeconds.toFixed(1)} CPU s; ` +
+    `the mesh: ${(expected.transactions / meshSeconds / referenceRate).toFixed(2)}× its rate at ${(meshCpuSeconds / reference.cpuSeconds).toFixed(2)}× its CPU`,
+);
