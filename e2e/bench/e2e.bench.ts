@@ -5,18 +5,21 @@
 // segment, the archiver's last flush interval) is a small part of it.
 //
 // The reference, measured in the same run: the same blocks generated, decoded and written as
-// Parquet in this one process, without services, Flight, NATS or manifests. Its rate moves with
-// the machine as the mesh's does, so the ratio says what running the work as services costs.
+// Parquet in one process (in-process-reference.ts), without services, Flight, NATS or manifests.
+// Its rate and CPU move with the machine as the mesh's do, so the ratios say what running the
+// work as services costs.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decode } from '@chainlake/chain-evm';
+import { promisify } from 'node:util';
 import { SyntheticChain, syntheticOptionsFromEnv } from '@chainlake/chain-synthetic';
-import { LocalWarehouse, ManifestStore, ParquetWriterPool } from '@chainlake/lake';
+import { LocalWarehouse, ManifestStore } from '@chainlake/lake';
 import { connectBus, deleteStreams } from '@chainlake/bus';
-import { tempDir, testNatsUrl, uniquePrefix } from '@chainlake/testkit';
+import { nodeFlags, repoRoot, tempDir, testNatsUrl, uniquePrefix } from '@chainlake/testkit';
 import { meshEnv, startMesh } from '../test/pipeline.js';
 
+const run = promisify(execFile);
 const BLOCKS = Number(process.env.CHAINLAKE_BENCH_BLOCKS ?? 20_000);
 const TXS_PER_BLOCK = Number(process.env.CHAINLAKE_BENCH_TXS_PER_BLOCK ?? 100);
 
@@ -38,35 +41,14 @@ for (let from = 0; from < BLOCKS; from += 1000) {
 }
 const totalRows = expected.blocks + expected.transactions + expected.logs;
 
-/** Blocks per group of the in-process reference: about the archiver's flush of 250,000 rows. */
-const REFERENCE_GROUP_BLOCKS = 1_000;
-
-/**
- * Generates and decodes a group of blocks on this thread while the previous group's tables are
- * written as Parquet on the writer pool's two workers; returns wall and CPU seconds.
- */
+/** The in-process reference (in-process-reference.ts), run with the services' Node flags. */
 async function inProcessReference(): Promise<{ seconds: number; cpuSeconds: number }> {
-  const out = await tempDir('bench-e2e-reference');
-  const pool = new ParquetWriterPool();
-  const chainId = syntheticOptionsFromEnv(env).chainId;
-  const cpuAtStart = process.cpuUsage();
-  const start = performance.now();
-  try {
-    let writing: Promise<unknown> = Promise.resolve();
-    for (let from = 0; from < BLOCKS; from += REFERENCE_GROUP_BLOCKS) {
-      const typed = decode(chain.rawSegment(from, Math.min(BLOCKS, from + REFERENCE_GROUP_BLOCKS) - 1), chainId);
-      await writing;
-      writing = Promise.all(
-        Object.entries(typed).map(([table, data]) => pool.write(join(out.path, `${table}_${from}.parquet`), data.schema, data.batches)),
-      );
-    }
-    await writing;
-    const cpu = process.cpuUsage(cpuAtStart);
-    return { seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-  } finally {
-    await pool.close();
-    await out.remove();
-  }
+  const script = join(repoRoot, 'e2e', 'bench', 'in-process-reference.ts');
+  const { stdout } = await run(process.execPath, [...nodeFlags('archiver'), '--import', 'tsx', script], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, CHAINLAKE_BENCH_BLOCKS: String(BLOCKS) },
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { seconds: number; cpuSeconds: number };
 }
 
 /** User and system CPU seconds and minor page faults a process has had so far (Linux /proc). */
