@@ -196,7 +196,8 @@ export class H2Connection {
   /** Of a DATA frame: payload bytes before its padding not read yet. */
   private dataLeft = 0;
   private dataStream: H2Stream | undefined;
-  private control: Buffer = Buffer.alloc(0);
+  /** The payload of a frame other than DATA, at most MIN_MAX_FRAME_SIZE bytes. */
+  private readonly control = Buffer.allocUnsafe(MIN_MAX_FRAME_SIZE);
   private controlFill = 0;
   /** A header block awaiting CONTINUATION frames. */
   private headerBlock: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number } | null = null;
@@ -416,7 +417,6 @@ export class H2Connection {
       this.dataLeft = this.payloadLeft;
       this.state = this.flags & PADDED && this.payloadLeft > 0 ? 'padLength' : 'data';
     } else {
-      if (this.control.byteLength < this.payloadLeft) this.control = Buffer.allocUnsafe(MIN_MAX_FRAME_SIZE);
       this.controlFill = 0;
       this.state = 'control';
     }

@@ -166,15 +166,15 @@ export class GrpcMessageSplitter {
       if (length > this.maxMessageBytes) {
         throw FlightError.resourceExhausted(`Received message larger than max (${length} vs. ${this.maxMessageBytes})`);
       }
+      if (length === 0) {
+        this.onMessage(EMPTY);
+        continue;
+      }
       const memory = this.allocate(PREFIX_BYTES + length);
       this.partial = Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
       this.partial[0] = compressed;
       this.partial.writeUInt32BE(length, 1);
       this.partialFill = PREFIX_BYTES;
-      if (length === 0) {
-        this.partial = null;
-        this.onMessage(Buffer.from(memory.buffer, memory.byteOffset + PREFIX_BYTES, 0));
-      }
     }
   }
 }

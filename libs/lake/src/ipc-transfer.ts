@@ -45,13 +45,13 @@ class ChunkSink extends AsyncByteQueue {
   }
 }
 
-/** The batches as one Arrow IPC stream, copied once into a buffer from `buffers` (which may be longer than the stream). */
-export function ipcStreamInto(batches: RecordBatch[], buffers: TransferBuffers): Uint8Array<ArrayBuffer> {
+/** The batches as one Arrow IPC stream, copied once into a buffer from `take` (which may be longer than the stream). */
+export function ipcStreamInto(batches: RecordBatch[], take: (bytes: number) => ArrayBuffer): Uint8Array<ArrayBuffer> {
   const sink = new ChunkSink();
   const writer = new RecordBatchStreamWriter();
   writer.reset(sink);
   writer.writeAll(new Table(batches));
-  const bytes = new Uint8Array(buffers.take(sink.byteLength), 0, sink.byteLength);
+  const bytes = new Uint8Array(take(sink.byteLength), 0, sink.byteLength);
   let offset = 0;
   for (const chunk of sink.chunks) {
     bytes.set(chunk, offset);

@@ -157,7 +157,8 @@ function workerOptions(options: ParquetWriteOptions): WorkerOptions {
 function compressionSample(settings: WorkerOptions, batch: RecordBatch): Uint8Array<ArrayBuffer> | undefined {
   if (settings.minSavingPercent === 0 || settings.compression === parquet.Compression.UNCOMPRESSED) return undefined;
   if (batch.numRows < MIN_SAMPLE_ROWS) return undefined;
-  return ipcBytes([batch.numRows > COMPRESSION_SAMPLE_ROWS ? batch.slice(0, COMPRESSION_SAMPLE_ROWS) : batch]);
+  // A buffer of its own: the worker keeps it.
+  return ipcStreamInto([batch.numRows > COMPRESSION_SAMPLE_ROWS ? batch.slice(0, COMPRESSION_SAMPLE_ROWS) : batch], (bytes) => new ArrayBuffer(bytes));
 }
 
 function checkBatchSchema(path: string, schema: Schema, batch: RecordBatch): void {
@@ -175,12 +176,6 @@ function checkBatchSchema(path: string, schema: Schema, batch: RecordBatch): voi
 
 function describeField(field: Schema['fields'][number]): string {
   return `'${field.name}' ${String(field.type)}${field.nullable ? ' (nullable)' : ''}`;
-}
-
-/** Arrow IPC stream bytes of some batches, in a buffer of their own so they can be transferred to a worker. */
-function ipcBytes(batches: RecordBatch[]): Uint8Array<ArrayBuffer> {
-  const bytes = tableToIPC(new Table(batches), 'stream');
-  return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()) as Uint8Array<ArrayBuffer>;
 }
 
 type WorkerReply =
@@ -322,7 +317,7 @@ export class ParquetWriterPool {
         job.wakeSender = undefined;
       }
       if (job.failure) return;
-      const ipc = ipcStreamInto(group, this.buffers);
+      const ipc = ipcStreamInto(group, (bytes) => this.buffers.take(bytes));
       group = [];
       groupRows = 0;
       job.inFlight++;
