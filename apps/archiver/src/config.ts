@@ -15,7 +15,7 @@ export const archiverConfigShape = {
   CHAINLAKE_ARCHIVER_FLUSH_INTERVAL_MS: env.int(5000, { min: 10 }),
   CHAINLAKE_ARCHIVER_CONCURRENCY: env.int(4, { min: 1, max: 64 }),
   /** Memory kept for fetched segments until they are flushed, reused from flush to flush; past it, plain allocations. */
-  CHAINLAKE_ARCHIVER_ARENA_MB: env.int(256, { min: 0 }),
+  CHAINLAKE_ARCHIVER_ARENA_MB: env.int(512, { min: 0 }),
   CHAINLAKE_ACK_WAIT_MS: env.int(60_000, { min: 1000 }),
   CHAINLAKE_DATASETS: env.string('blocks,transactions,logs'),
   /** The catalog's Iceberg REST endpoint; every flush is committed there as an append. `none`: Parquet and manifest.json only. */

@@ -81,15 +81,23 @@ export class SlabArena {
           held.push(block);
           return new Uint8Array(block, 0, bytes);
         }
-        if (!current || used + bytes > this.slabSize) {
-          current = this.take(this.slabSize);
-          if (!current) return this.plain(bytes);
-          held.push(current);
-          used = 0;
+        const size = Math.ceil(bytes / ALIGNMENT) * ALIGNMENT;
+        if (current && used + size <= this.slabSize) {
+          const view = new Uint8Array(current, used, bytes);
+          used += size;
+          return view;
         }
-        const view = new Uint8Array(current, used, bytes);
-        used += Math.ceil(bytes / ALIGNMENT) * ALIGNMENT;
-        return view;
+        const slab = this.take(this.slabSize);
+        if (!slab) return this.plain(bytes);
+        held.push(slab);
+        // Bump on in whichever slab has more room left (the new one if this request is smaller
+        // than what the current one holds): a large request after small ones does not strand
+        // the rest of the current slab.
+        if (!current || size < used) {
+          current = slab;
+          used = size;
+        }
+        return new Uint8Array(slab, 0, bytes);
       },
       release: (): void => {
         if (released) return;
@@ -101,15 +109,29 @@ export class SlabArena {
   }
 
   private take(size: number): ArrayBuffer | null {
-    let block = this.free.get(size)?.pop();
+    let block = this.free.get(size)?.pop() ?? this.freeBlockAbout(size);
     if (!block) {
       this.dropFreeBlocksFor(size);
       if (this.totalBytes + size > this.maxBytes) return null;
       block = new ArrayBuffer(size);
       this.totalBytes += size;
     }
-    this.leased += size;
+    this.leased += block.byteLength;
     return block;
+  }
+
+  /**
+   * A free block of up to a quarter more than `size`: requests larger than a slab vary in size
+   * (a column of each segment), and a block only ever reused by its exact size would leave the
+   * others to be dropped and allocated again.
+   */
+  private freeBlockAbout(size: number): ArrayBuffer | undefined {
+    if (size <= this.slabSize) return undefined;
+    let best: number | undefined;
+    for (const [blockSize, blocks] of this.free) {
+      if (blocks.length > 0 && blockSize > size && blockSize <= size * 1.25 && (best === undefined || blockSize < best)) best = blockSize;
+    }
+    return best === undefined ? undefined : this.free.get(best)!.pop();
   }
 
   private giveBack(block: ArrayBuffer): void {

@@ -59,6 +59,37 @@ describe('SlabArena', () => {
     expect(arena.usage()).toEqual({ slabBytes: 32 * KiB, leasedBytes: 32 * KiB, overflowBytes: 0 });
   });
 
+  it('bumps on in the slab with more room left, so a large request does not strand the rest of a slab', () => {
+    const arena = new SlabArena({ maxBytes: 64 * KiB, slabBytes: 16 * KiB });
+    const lease = arena.lease();
+    const small = lease.allocate(2 * KiB);
+    const large = lease.allocate(15 * KiB);
+    expect(large.buffer).not.toBe(small.buffer);
+    const next = lease.allocate(10 * KiB);
+    expect(next.buffer).toBe(small.buffer);
+    expect(next.byteOffset).toBe(2 * KiB);
+    const after = lease.allocate(5 * KiB); // 4 KiB left in the first slab, 1 KiB in the second
+    expect([small.buffer, large.buffer]).not.toContain(after.buffer);
+    expect(lease.allocate(8 * KiB).buffer).toBe(after.buffer); // the third slab has 11 KiB left
+    expect(arena.usage()).toMatchObject({ slabBytes: 48 * KiB, overflowBytes: 0 });
+  });
+
+  it('reuses a free block up to a quarter larger than a request, and counts it whole', () => {
+    const arena = new SlabArena({ maxBytes: 256 * KiB, slabBytes: 8 * KiB });
+    const first = arena.lease();
+    const block = first.allocate(39 * KiB); // a 40 KiB block
+    first.release();
+    const second = arena.lease();
+    const smaller = second.allocate(30 * KiB); // needs 32 KiB: the 40 KiB block will do
+    expect(smaller.buffer).toBe(block.buffer);
+    expect(arena.usage()).toEqual({ slabBytes: 40 * KiB, leasedBytes: 40 * KiB, overflowBytes: 0 });
+    const third = arena.lease();
+    third.allocate(39 * KiB);
+    second.release();
+    expect(third.allocate(20 * KiB).buffer).not.toBe(block.buffer); // needs 24 KiB: 40 is too large
+    expect(arena.usage()).toEqual({ slabBytes: 104 * KiB, leasedBytes: 64 * KiB, overflowBytes: 0 });
+  });
+
   it('drops free blocks of other sizes to make room, and past maxBytes falls back to plain allocations', () => {
     const arena = new SlabArena({ maxBytes: 48 * KiB, slabBytes: 16 * KiB });
     const first = arena.lease();
@@ -69,10 +100,10 @@ describe('SlabArena', () => {
     expect(slab.buffer.byteLength).toBe(16 * KiB); // the free 48 KiB block was dropped for it
     second.allocate(16 * KiB);
     second.allocate(16 * KiB);
-    const overflow = second.allocate(1 * KiB);
-    expect(overflow.byteLength).toBe(1 * KiB);
+    const overflow = second.allocate(16 * KiB);
+    expect(overflow.byteLength).toBe(16 * KiB);
     expect(overflow.byteOffset % 8).toBe(0);
-    expect(arena.usage()).toEqual({ slabBytes: 48 * KiB, leasedBytes: 48 * KiB, overflowBytes: 1 * KiB });
+    expect(arena.usage()).toEqual({ slabBytes: 48 * KiB, leasedBytes: 48 * KiB, overflowBytes: 16 * KiB });
     second.release();
     expect(arena.usage().leasedBytes).toBe(0);
   });

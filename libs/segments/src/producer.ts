@@ -39,7 +39,8 @@ export async function startProducer(host: ProducerHost, bus: Bus, stream: string
     memoryBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB,
     maxBytes: config.CHAINLAKE_SPOOL_MAX_MB * MB,
     // 1 MiB slabs: a segment's small datasets share one; a column larger than that gets a block of its own.
-    arena: new SlabArena({ maxBytes: config.CHAINLAKE_SPOOL_MEMORY_MB * MB, slabBytes: MB }),
+    // A quarter more than the memory tier holds is room for the slabs' unused ends (~20% measured).
+    arena: new SlabArena({ maxBytes: Math.ceil(config.CHAINLAKE_SPOOL_MEMORY_MB * 1.25) * MB, slabBytes: MB }),
   });
   host.onShutdown(() => spool.close());
 

@@ -196,9 +196,14 @@ export class Spool {
       (!spill && this.memoryBytes > 0 && this.memoryBytes + bytes > this.options.memoryBytes);
     while (!this.closed && full()) {
       signal?.throwIfAborted();
+      // The signal lives as long as the service: each wait takes its listener off again.
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const onAbort = (): void => resolve();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.waiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
       });
     }
     signal?.throwIfAborted();

@@ -1,8 +1,9 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Dictionary, Int32, tableFromArrays, Utf8, vectorFromArray, Table } from 'apache-arrow';
 import { SlabArena } from '@chainlake/arena';
 import { tempDir } from '@chainlake/testkit';
-import { Spool } from '../src/index.js';
+import { Spool, tableBytes } from '../src/index.js';
 
 const table = (n: number, offset = 0): Table =>
   tableFromArrays({ block_number: BigInt64Array.from({ length: n }, (_, i) => BigInt(i + offset)), label: Array.from({ length: n }, (_, i) => `row-${i + offset}`) });
@@ -93,6 +94,22 @@ describe('Spool', () => {
     await spool.release(done[1]);
     await Promise.all(puts);
     expect(spool.usage()).toEqual({ segments: 1, memoryBytes: size, diskBytes: 0 });
+    await spool.close();
+    await dir.remove();
+  });
+
+  it('leaves no listener on the signal after waits for room that ended', async () => {
+    const dir = await tempDir('spool');
+    const one = table(10);
+    const spool = await Spool.open({ dir: dir.path, memoryBytes: 1 << 20, maxBytes: tableBytes(one) });
+    const service = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const waiting = spool.put(`s${i + 1}`, { t: one }, { signal: service.signal });
+      await new Promise((r) => setTimeout(r, 1));
+      await spool.release(`s${i}`);
+      await waiting;
+    }
+    expect(getEventListeners(service.signal, 'abort')).toHaveLength(0);
     await spool.close();
     await dir.remove();
   });
