@@ -5,7 +5,7 @@
  * It needs nothing but Node built-ins and parquet-wasm, whose resolved path it receives.
  *
  * Protocol (one worker serves several writes at once, keyed by id):
- *   → {op:'open', id, path, schemaIpc, sampleIpc?, options:{compression, rowGroupRows, minSavingPercent, plainColumns}}
+ *   → {op:'open', id, path, schemaIpc, sampleIpc?, options:{compression, rowGroupRows, minSavingPercent, plainColumns, deltaColumns}}
  *     sampleIpc: the file's first rows, written first to find the columns compression does not pay for
  *   → {op:'batch', id, ipc}   an Arrow IPC stream of one or more record batches; acked once the writer took them,
  *                              handing the buffer under ipc back for the next batch
@@ -30,6 +30,9 @@ function writerProperties(options, uncompressedColumns, dictionary = true) {
     .setDictionaryEnabled(dictionary)
     .setCreatedBy('chainlake');
   for (const column of options.plainColumns) builder = builder.setColumnDictionaryEnabled(column, false);
+  for (const column of options.deltaColumns) {
+    builder = builder.setColumnDictionaryEnabled(column, false).setColumnEncoding(column, parquet.Encoding.DELTA_BINARY_PACKED);
+  }
   for (const column of uncompressedColumns) builder = builder.setColumnCompression(column, parquet.Compression.UNCOMPRESSED);
   return builder.build();
 }

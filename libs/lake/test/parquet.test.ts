@@ -142,7 +142,7 @@ describe('writeParquet and readParquet', () => {
 
   it.each<ParquetCompression>(['snappy', 'zstd', 'gzip', 'lz4', 'none'])('round-trips with %s compression, as DuckDB sees it too', async (codec) => {
     const path = join(dir.path, `codec-${codec}.parquet`);
-    await writeParquet(path, schema, batchesFor(1_200, 500), { compression: codec, rowGroupRows: 600 });
+    await writeParquet(path, schema, batchesFor(1_200, 500), { compression: codec, rowGroupRows: 600, minSavingPercent: 0 });
     expect(rowsOf(await readAll(path))).toEqual(rowsFor(0, 1_200));
     const codecs = await duckdbQuery(`SELECT DISTINCT compression FROM parquet_metadata('${path}')`);
     const expectedCodec = { snappy: 'SNAPPY', zstd: 'ZSTD', gzip: 'GZIP', lz4: 'LZ4_RAW', none: 'UNCOMPRESSED' }[codec];
@@ -182,23 +182,50 @@ describe('writeParquet and readParquet', () => {
     expect(stats).toEqual([{ min: '600', max: '1099' }]);
   });
 
-  it('writes nearly-distinct columns without dictionary encoding and repeating ones with it', async () => {
+  it('writes integers delta-packed, nearly-distinct columns without dictionary encoding and repeating ones with it', async () => {
     const path = join(dir.path, 'encodings.parquet');
     const batches = [...transactionBatches({ rows: 20_000, batchRows: 3_000 })];
     await writeParquet(path, transactionSchema, batches);
     const chunks = await duckdbQuery(
       `SELECT path_in_schema AS name, encodings FROM parquet_metadata('${path}') WHERE row_group_id = 0 ORDER BY column_id`,
     );
-    const dictionary = Object.fromEntries(chunks.map((c) => [String(c.name), String(c.encodings).includes('DICTIONARY')]));
-    expect(dictionary).toMatchObject({
-      transaction_hash: false,
-      value: false,
-      input: false,
-      block_number: true,
-      from_address: true,
-      block_timestamp: true,
-    });
-    expect(await parquetRowCount(path)).toBe(20_000);
+    const encodings = Object.fromEntries(chunks.map((c) => [String(c.name), String(c.encodings)]));
+    for (const column of ['block_number', 'transaction_index', 'gas', 'block_timestamp']) {
+      expect(encodings[column]).toContain('DELTA_BINARY_PACKED');
+      expect(encodings[column]).not.toContain('DICTIONARY');
+    }
+    for (const column of ['transaction_hash', 'value', 'input']) expect(encodings[column]).not.toContain('DICTIONARY');
+    expect(encodings.from_address).toContain('DICTIONARY');
+    const rows = await duckdbQuery(`SELECT count(*) AS n, sum(block_number) AS b, sum(gas) AS g FROM read_parquet('${path}')`);
+    const expected = batches.reduce(
+      (sum, batch) => {
+        for (let i = 0; i < batch.numRows; i++) {
+          sum.b += batch.getChild('block_number')!.get(i) as bigint;
+          sum.g += batch.getChild('gas')!.get(i) as bigint;
+        }
+        return sum;
+      },
+      { b: 0n, g: 0n },
+    );
+    expect(rows).toEqual([expect.objectContaining({ n: '20000', b: String(expected.b), g: String(expected.g) })]);
+  });
+
+  it('leaves repeats next to each other to the codec, and to dictionary encoding when the file is not compressed', async () => {
+    // Each value twice in a row, as a log's transaction hash is; nearly all distinct otherwise.
+    const hashes = Array.from({ length: 8_000 }, (_, i) => `0x${(Math.floor(i / 2) * 2654435761 % 2 ** 32).toString(16).padStart(64, 'f')}`);
+    const pairSchema = new Schema([new Field('transaction_hash', new Utf8(), false)]);
+    const batch = new RecordBatch(pairSchema, makeData({
+      type: new Struct(pairSchema.fields), length: hashes.length, children: [vectorFromArray(hashes, new Utf8()).data[0]],
+    }));
+    const dictionaryUsed = async (compression: ParquetCompression) => {
+      const path = join(dir.path, `pairs-${compression}.parquet`);
+      await writeParquet(path, pairSchema, [batch], { compression });
+      const [chunk] = await duckdbQuery(`SELECT encodings, compression FROM parquet_metadata('${path}') WHERE row_group_id = 0`);
+      expect(await duckdbQuery(`SELECT count(DISTINCT transaction_hash) AS n FROM read_parquet('${path}')`)).toEqual([{ n: '4000' }]);
+      return { dictionary: String(chunk.encodings).includes('DICTIONARY'), codec: String(chunk.compression) };
+    };
+    expect(await dictionaryUsed('snappy')).toEqual({ dictionary: false, codec: 'SNAPPY' });
+    expect(await dictionaryUsed('none')).toEqual({ dictionary: true, codec: 'UNCOMPRESSED' });
   });
 
   it('stores the columns compression does not shrink uncompressed and the others with the codec, unless told to compress all', async () => {
